@@ -1,0 +1,5 @@
+"""Run the CLI with ``python -m browseract_cli``."""
+
+from browseract_cli.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""Command modules: each parses its options and hands them to a run_* function."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+import typer
+
+from browseract_cli.context import AppContext
+from browseract_cli.errors import BrowseractError
+from browseract_cli.exit_codes import ExitCode
+from browseract_cli.sanitize import clean
+
+
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler so that cleanup (finally blocks, result records) runs."""
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, AppContext):
+        obj = ctx.find_root().obj = AppContext()
+    return obj
+
+
+def run_and_exit(app_ctx: AppContext, fn: Callable[[], int]) -> NoReturn:
+    """The one mapping from errors to exit codes, applied to every command."""
+    try:
+        code = int(fn())
+    except BrowseractError as err:
+        app_ctx.out.error(err)
+        code = int(err.exit_code)
+    except KeyboardInterrupt:
+        _safe_info(app_ctx, "interrupted")
+        code = ExitCode.INTERRUPTED
+    except Terminated:
+        _safe_info(app_ctx, "terminated")
+        code = ExitCode.TERMINATED
+    except BrokenPipeError:
+        code = broken_pipe_exit()
+    except Exception as exc:  # a bug: one sanitised line, never a traceback (it could hold the key)
+        _safe_info(app_ctx, f"internal error: {type(exc).__name__} (a bug in browseract; "
+                            "please report it with the command you ran)")
+        code = ExitCode.INTERNAL
+    raise typer.Exit(code)
+
+
+def broken_pipe_exit() -> int:
+    """stdout was closed early: point it at devnull so interpreter shutdown stays silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return ExitCode.BROKEN_PIPE
+
+
+def _safe_info(app_ctx: AppContext, text: str) -> None:
+    try:
+        app_ctx.out.info(clean(text, 300))
+    except (OSError, ValueError):
+        pass

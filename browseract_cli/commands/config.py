@@ -1,0 +1,275 @@
+"""`browseract config`: store the API key safely, show and change settings, check the setup."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from browseract_cli.commands import app_context, run_and_exit
+from browseract_cli.context import AppContext
+
+config_app = typer.Typer(
+    help="Store the API key and settings (TOML file, one table per profile).",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=(
+        "\b\nExamples:\n"
+        "  browseract config set-key                 # hidden prompt\n"
+        "  printf '%s' \"$KEY\" | browseract config set-key --stdin\n"
+        "  browseract config set base-url http://127.0.0.1:8765\n"
+        "  browseract --profile staging config show\n"
+        "  browseract config doctor"
+    ),
+)
+
+
+class Name(StrEnum):
+    api_key = "api-key"
+    base_url = "base-url"
+
+
+FILE_KEY = {Name.api_key: "api_key", Name.base_url: "base_url"}
+
+NameArg = Annotated[Name, typer.Argument(metavar="NAME", help="api-key or base-url.", show_default=False)]
+
+
+@config_app.command("set-key")
+def config_set_key(
+    ctx: typer.Context,
+    stdin: Annotated[bool, typer.Option("--stdin", help="Read the key from stdin even on a terminal.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Check the key with the API before storing it.")] = False,
+) -> None:
+    """Store the API key for the active profile (hidden prompt, or stdin)."""
+    app_ctx = app_context(ctx)
+    run_and_exit(app_ctx, lambda: run_set_key(app_ctx, force_stdin=stdin, verify=verify))
+
+
+def run_set_key(app_ctx: AppContext, *, force_stdin: bool, verify: bool) -> int:
+    from browseract_cli import config_store
+    from browseract_cli.errors import UsageError
+    from browseract_cli.sanitize import mask_key
+
+    stream = app_ctx.input_stream()
+    if not force_stdin and _isatty(stream):
+        raw = typer.prompt("BrowserAct API key", hide_input=True, default="", show_default=False,
+                           err=True)
+        source = "the prompt"
+    else:
+        raw = stream.read(64 * 1024)
+        source = "stdin"
+    key = config_store.check_api_key(raw, source)
+    if not key:
+        raise UsageError(f"no API key was given on {source}",
+                         hint="paste the key from the BrowserAct dashboard (Integrations > API keys)")
+    settings = app_ctx.settings(validate=False)
+    if verify:
+        code = _live_check(app_ctx, settings.base_url.value or config_store.DEFAULT_BASE_URL, key)
+        if code:
+            app_ctx.out.info("the key was not stored")
+            return code
+    config_store.update(settings.path, settings.profile.value or config_store.DEFAULT_PROFILE, "api_key", key)
+    app_ctx.out.info(f"API key {mask_key(key)} stored in {settings.path} "
+                     f"(profile {settings.profile.value!r})")
+    if app_ctx.env.get("BROWSERACT_API_KEY", "").strip():
+        app_ctx.out.warn("BROWSERACT_API_KEY is set and overrides the stored key while it is set")
+    return 0
+
+
+@config_app.command("show")
+def config_show(
+    ctx: typer.Context,
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Show each effective setting, where it comes from; the key is masked."""
+    app_ctx = app_context(ctx)
+    run_and_exit(app_ctx, lambda: run_show(app_ctx, json_))
+
+
+def run_show(app_ctx: AppContext, as_json: bool) -> int:
+    from browseract_cli.sanitize import clean, mask_key
+
+    settings = app_ctx.settings(validate=False)
+    entries = [
+        ("profile", settings.profile.value, settings.profile),
+        ("api-key", mask_key(settings.api_key.value) if settings.api_key.value else None, settings.api_key),
+        ("base-url", settings.base_url.value, settings.base_url),
+    ]
+    if as_json:
+        doc = {name: {"value": value, "source": s.source, "detail": s.detail} for name, value, s in entries}
+        doc["config_file"] = {"value": str(settings.path), "exists": settings.path.exists()}
+        app_ctx.out.json_line(doc)
+        return 0
+    for name, value, s in entries:
+        detail = f" ({clean(s.detail, 200)})" if s.detail else ""
+        app_ctx.out.line(f"{name:<9} {clean(value, 200) if value else '(not set)'}    [{s.source}{detail}]")
+    exists = "" if settings.path.exists() else "    [does not exist yet]"
+    app_ctx.out.line(f"{'file':<9} {settings.path}{exists}")
+    return 0
+
+
+@config_app.command("get")
+def config_get(ctx: typer.Context, name: NameArg) -> None:
+    """Print one effective setting (the key masked)."""
+    app_ctx = app_context(ctx)
+
+    def go() -> int:
+        from browseract_cli.sanitize import mask_key
+
+        settings = app_ctx.settings()
+        if name is Name.api_key:
+            app_ctx.out.line(mask_key(settings.key_or_raise()))
+        else:
+            app_ctx.out.line(settings.base_url.value or "")
+        return 0
+
+    run_and_exit(app_ctx, go)
+
+
+@config_app.command("set")
+def config_set(
+    ctx: typer.Context,
+    name: NameArg,
+    value: Annotated[str, typer.Argument(metavar="VALUE", help="The new value.", show_default=False)],
+) -> None:
+    """Store a setting in the active profile (base-url; the key goes through set-key)."""
+    app_ctx = app_context(ctx)
+
+    def go() -> int:
+        from browseract_cli import config_store
+        from browseract_cli.errors import UsageError
+
+        if name is Name.api_key:
+            raise UsageError("the API key is not taken on the command line, where other users can see it",
+                             hint="run `browseract config set-key` (hidden prompt, or the key on stdin)")
+        url = config_store.check_base_url(value, "the command line")
+        settings = app_ctx.settings(validate=False)
+        config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[name], url)
+        app_ctx.out.info(f"{name.value} = {url} stored in {settings.path} (profile {settings.profile.value!r})")
+        return 0
+
+    run_and_exit(app_ctx, go)
+
+
+@config_app.command("unset")
+def config_unset(ctx: typer.Context, name: NameArg) -> None:
+    """Remove a setting from the active profile."""
+    app_ctx = app_context(ctx)
+
+    def go() -> int:
+        from browseract_cli import config_store
+
+        settings = app_ctx.settings(validate=False)
+        config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[name], None)
+        app_ctx.out.info(f"{name.value} removed from profile {settings.profile.value!r} in {settings.path}")
+        return 0
+
+    run_and_exit(app_ctx, go)
+
+
+@config_app.command("path")
+def config_path(ctx: typer.Context) -> None:
+    """Print the config file's path (whether or not it exists yet)."""
+    app_ctx = app_context(ctx)
+
+    def go() -> int:
+        from browseract_cli.config_store import config_path as path_of
+
+        app_ctx.out.line(str(path_of(app_ctx.env)))
+        return 0
+
+    run_and_exit(app_ctx, go)
+
+
+@config_app.command("doctor")
+def config_doctor(ctx: typer.Context) -> None:
+    """Check the key, the config file, the base URL, and that the API accepts the key."""
+    app_ctx = app_context(ctx)
+    run_and_exit(app_ctx, lambda: run_doctor(app_ctx))
+
+
+def run_doctor(app_ctx: AppContext) -> int:
+    from browseract_cli import config_store
+    from browseract_cli.errors import ConfigError
+    from browseract_cli.exit_codes import ExitCode, worst
+    from browseract_cli.sanitize import mask_key
+
+    out = app_ctx.out
+    codes: list[int] = []
+
+    def report(ok: bool | None, text: str, code: int = 0) -> None:
+        out.line(f"{'ok  ' if ok else 'warn' if ok is None else 'FAIL'}  {text}")
+        codes.append(code)
+
+    path = config_store.config_path(app_ctx.env)
+    try:
+        config_store.load(path)
+        report(True, f"config file {path}" + ("" if path.exists() else " (does not exist yet)"))
+    except ConfigError as err:
+        report(False, f"{err.msg}", ExitCode.CONFIG)
+    for warning in config_store.permission_warnings(path):
+        report(None, warning)
+    try:
+        settings = app_ctx.settings(validate=False)
+    except ConfigError as err:
+        report(False, err.msg, ExitCode.CONFIG)
+        return worst(codes)
+    key_setting, url_setting = settings.api_key, settings.base_url
+    key = url = None
+    try:
+        key = config_store.check_api_key(key_setting.value or "", key_setting.detail or key_setting.source)
+        if key:
+            report(True, f"API key {mask_key(key)} from {key_setting.source} ({key_setting.detail})")
+        else:
+            report(False, "no API key: set BROWSERACT_API_KEY or run `browseract config set-key`",
+                   ExitCode.CONFIG)
+    except ConfigError as err:
+        report(False, err.msg, ExitCode.CONFIG)
+    try:
+        url = config_store.check_base_url(url_setting.value or "", url_setting.source)
+        report(True, f"base URL {url} from {url_setting.source}")
+    except ConfigError as err:
+        report(False, err.msg, ExitCode.CONFIG)
+    if key and url:
+        codes.append(_live_check(app_ctx, url, key, report))
+    return worst(codes)
+
+
+def _live_check(app_ctx: AppContext, url: str, key: str, report=None) -> int:  # type: ignore[no-untyped-def]
+    """Ask about a task that cannot exist: 10112 means the key was accepted, 401 rejected."""
+    import secrets
+
+    from browseract_cli.api import ApiClient
+    from browseract_cli.errors import ApiError
+    from browseract_cli.render import error_text
+
+    def say(ok: bool | None, text: str, code: int = 0) -> None:
+        if report is not None:
+            report(ok, text, code)
+        elif not ok:
+            app_ctx.out.info(text)
+
+    probe = f"browseract-doctor-{secrets.token_hex(8)}"
+    log = app_ctx.out.info if app_ctx.verbose else None
+    with ApiClient(url, key, clock=app_ctx.clock, wall=app_ctx.wall, sleep=app_ctx.sleep,
+                   uniform=app_ctx.uniform, log=log) as client:
+        try:
+            client.get_task_status(probe)
+        except ApiError as err:
+            if err.kind == "not_found":
+                say(True, "the API accepted the key (asked about a task that cannot exist: code 10112)")
+                return 0
+            say(False, error_text(err), int(err.exit_code))
+            if err.hint:
+                say(None, f"hint: {err.hint}")
+            return int(err.exit_code)
+    say(True, "the API accepted the key")
+    return 0
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False

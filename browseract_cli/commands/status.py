@@ -1,0 +1,94 @@
+"""`browseract status`: look tasks up once; the exit code says their state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from browseract_cli.commands import app_context, run_and_exit
+from browseract_cli.context import AppContext
+
+EPILOG = (
+    "\b\nExamples:\n"
+    "  browseract status 16429034742537847\n"
+    "  browseract status -q $TASK_ID            # just the status word\n"
+    "  browseract status --json id1 id2         # one JSON object per line\n"
+    "  cat ids.txt | browseract status -        # IDs from stdin, one per line\n"
+    "  browseract status --exit-zero $TASK_ID   # exit 0 whenever the lookup worked\n"
+    "\n\b\nExit: 0 finished, 10 failed, 11 canceled, 12 paused, 13 unknown, 14 in progress;\n"
+    "several tasks: the most severe. `browseract --help` lists every code."
+)
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    task_ids: list[str]
+    mode: str  # "human", "json" or "quiet"
+    exit_zero: bool
+
+
+def status(
+    ctx: typer.Context,
+    task_ids: Annotated[list[str], typer.Argument(
+        metavar="TASK_ID...", help="Task IDs to look up; a single '-' reads them from stdin.",
+        show_default=False)],
+    json_: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one object per task.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the status word(s).")] = False,
+    exit_zero: Annotated[bool, typer.Option(
+        "--exit-zero", help="Exit 0 whenever every lookup succeeded, whatever the states.")] = False,
+) -> None:
+    """Show the current status of one or more tasks."""
+    app_ctx = app_context(ctx)
+
+    def go() -> int:
+        from browseract_cli.errors import UsageError
+        from browseract_cli.options import collect_task_ids
+
+        if json_ and quiet:
+            raise UsageError("--json and --quiet cannot be used together")
+        stdin = app_ctx.input_stream() if "-" in task_ids else None
+        opts = StatusOptions(collect_task_ids(task_ids, stdin), "json" if json_ else "quiet" if quiet else "human",
+                             exit_zero)
+        return run_status(opts, app_ctx)
+
+    run_and_exit(app_ctx, go)
+
+
+def run_status(opts: StatusOptions, app_ctx: AppContext) -> int:
+    from browseract_cli.errors import BrowseractError, ConfigError
+    from browseract_cli.exit_codes import ExitCode, worst
+    from browseract_cli.models import is_known, state_exit_code
+    from browseract_cli.render import TaskRow
+    from browseract_cli.sanitize import clean
+
+    out = app_ctx.out
+    try:
+        client = app_ctx.make_client()
+    except ConfigError as err:
+        if opts.mode != "json":
+            raise
+        out.error(err)
+        rows = [TaskRow(t, None, int(err.exit_code), err) for t in opts.task_ids]
+        out.status_rows(rows, "json")
+        return int(err.exit_code)
+    rows = []
+    with client:
+        for task_id in opts.task_ids:
+            try:
+                state = client.get_task_status(task_id)
+            except BrowseractError as err:
+                out.error(err, task_id if len(opts.task_ids) > 1 else None)
+                rows.append(TaskRow(task_id, None, int(err.exit_code), err))
+                continue
+            if not is_known(state.status):
+                out.warn(f"{clean(task_id, 80)}: unrecognised status {clean(state.status, 80)!r}, "
+                         "treated as 'unknown' (exit 13)")
+            rows.append(TaskRow(task_id, state.status, int(state_exit_code(state.status))))
+    shown = rows if opts.mode == "json" else [r for r in rows if r.status is not None]
+    if shown:
+        out.status_rows(shown, opts.mode)
+    if opts.exit_zero and all(r.error is None for r in rows):
+        return ExitCode.OK
+    return worst(r.exit_code for r in rows)

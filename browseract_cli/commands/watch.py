@@ -1,0 +1,129 @@
+"""`browseract watch`: wait until tasks are done, through network trouble, then exit with the outcome."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from browseract_cli.commands import app_context, run_and_exit
+from browseract_cli.context import AppContext
+
+EPILOG = (
+    "\b\nDURATION: seconds (90, 2.5) or with a unit (30s, 10m, 2h); 0 = no limit (--timeout,\n"
+    "--max-outage) or off (--heartbeat). Watching never cancels a task.\n"
+    "\n\b\nExamples:\n"
+    "  browseract watch $TASK_ID                           # live table on a terminal\n"
+    "  browseract watch --timeout 30m $TASK_ID || echo \"exit $?\"\n"
+    "  browseract watch --until paused $TASK_ID            # wait for the human-input step\n"
+    "  browseract watch --json id1 id2 | jq -c 'select(.event==\"result\")'\n"
+    "  browseract watch -q --fail-fast - < ids.txt\n"
+    "\n\b\nExit: 0 finished (or an --until state), 10 failed, 11 canceled, 124 timeout,\n"
+    "66 not found after --not-found-grace, 77 key rejected, 69/75/76 outage longer than\n"
+    "--max-outage, 130 Ctrl-C, 143 SIGTERM; several tasks: the most severe."
+)
+
+STATES = ("created", "running", "pausing", "paused", "finished", "failed", "canceled", "unknown")
+
+
+def watch(
+    ctx: typer.Context,
+    task_ids: Annotated[list[str], typer.Argument(
+        metavar="TASK_ID...", help="Task IDs to watch; a single '-' reads them from stdin.", show_default=False)],
+    interval: Annotated[str, typer.Option(
+        "--interval", metavar="SECONDS", help="Time between polls of one task (fractions allowed).")] = "5",
+    timeout: Annotated[str, typer.Option(
+        "--timeout", metavar="DURATION", help="Give up after this long (exit 124); 0 = no limit.")] = "0",
+    until: Annotated[list[str] | None, typer.Option(
+        "--until", metavar="STATE", help="Also stop (exit 0) at this state; repeatable.",
+        show_default=False)] = None,
+    not_found_grace: Annotated[str, typer.Option(
+        "--not-found-grace", metavar="DURATION",
+        help="Treat 'task does not exist' as 'not created yet' this long.")] = "10s",
+    max_outage: Annotated[str, typer.Option(
+        "--max-outage", metavar="DURATION",
+        help="Give up when polls have failed for this long; 0 = never.")] = "5m",
+    heartbeat: Annotated[str, typer.Option(
+        "--heartbeat", metavar="DURATION",
+        help="Off a terminal, a 'still watching' line this often; 0 = off.")] = "60s",
+    fail_fast: Annotated[bool, typer.Option(
+        "--fail-fast", help="Stop watching all tasks as soon as one ends with a non-zero code.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="JSON Lines events on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line(s).")] = False,
+) -> None:
+    """Wait until tasks finish (or reach an --until state), then exit with their outcome."""
+    app_ctx = app_context(ctx)
+
+    def go() -> int:
+        from browseract_cli.errors import UsageError
+        from browseract_cli.options import collect_task_ids, parse_duration
+        from browseract_cli.watcher import WatchOptions
+
+        if json_ and quiet:
+            raise UsageError("--json and --quiet cannot be used together")
+        states = frozenset(s.strip().lower() for s in until or [])
+        bad = sorted(states - set(STATES))
+        if bad:
+            raise UsageError(f"--until {bad[0][:40]!r} is not a task state",
+                             hint=f"use one of: {', '.join(STATES)}")
+        step = parse_duration(interval, "--interval")
+        if step <= 0:
+            raise UsageError("--interval must be a positive number of seconds")
+        stdin = app_ctx.input_stream() if "-" in task_ids else None
+        opts = WatchOptions(
+            task_ids=collect_task_ids(task_ids, stdin), interval=step,
+            timeout=parse_duration(timeout, "--timeout"), until=states,
+            not_found_grace=parse_duration(not_found_grace, "--not-found-grace"),
+            max_outage=parse_duration(max_outage, "--max-outage"),
+            heartbeat=parse_duration(heartbeat, "--heartbeat"), fail_fast=fail_fast)
+        return run_watch(opts, app_ctx, "json" if json_ else "quiet" if quiet else "human")
+
+    run_and_exit(app_ctx, go)
+
+
+def run_watch(opts, app_ctx: AppContext, mode: str) -> int:  # type: ignore[no-untyped-def]
+    from browseract_cli.commands import Terminated
+    from browseract_cli.errors import ConfigError
+    from browseract_cli.exit_codes import ExitCode
+    from browseract_cli.render_watch import github_actions
+    from browseract_cli.watcher import Tracked, Watch
+
+    reporter = _reporter(app_ctx, mode, several=len(opts.task_ids) > 1)
+    try:
+        client = app_ctx.make_client(pool_size=min(8, len(opts.task_ids)))
+    except ConfigError as err:
+        app_ctx.out.error(err)
+        tasks = [Tracked(t, exit_code=int(err.exit_code), error=err) for t in opts.task_ids]
+        for t in tasks:
+            reporter.result(t, 0.0)
+        reporter.close(tasks, int(err.exit_code), False)
+        return int(err.exit_code)
+    watch = Watch(opts, client, reporter, clock=app_ctx.clock, wall=app_ctx.wall,
+                  sleep=app_ctx.sleep, uniform=app_ctx.uniform)
+    interrupted = False
+    with client:
+        try:
+            code = watch.run()
+        except (KeyboardInterrupt, Terminated) as stop:
+            interrupted = True
+            code = ExitCode.INTERRUPTED if isinstance(stop, KeyboardInterrupt) else ExitCode.TERMINATED
+            watch.end_all(code)
+        finally:
+            if not interrupted and any(not t.done for t in watch.tasks):
+                watch.end_all(ExitCode.INTERNAL)  # an unexpected error: still one result per task
+    reporter.close(watch.tasks, int(code), interrupted)
+    github_actions(watch.tasks, app_ctx.out, app_ctx.env)
+    return int(code)
+
+
+def _reporter(app_ctx: AppContext, mode: str, several: bool):  # type: ignore[no-untyped-def]
+    from browseract_cli import render_watch
+
+    out = app_ctx.out
+    if mode == "json":
+        return render_watch.JsonReporter(out, app_ctx.wall)
+    if mode == "quiet":
+        return render_watch.QuietReporter(out, app_ctx.wall, several)
+    if out.styled:
+        return render_watch.LiveReporter(out, app_ctx.wall, app_ctx.clock)
+    return render_watch.PlainReporter(out, app_ctx.wall)

@@ -1,0 +1,759 @@
+"""The config file: where it lives, how it is read and written, and how settings resolve.
+
+Rules (contract, "Configuration and credentials"; checklist findings 11 and 14, rows A1-A8, B1-B10,
+C6-C7):
+
+- Precedence: flag > environment > config file (active profile) > built-in default. An
+  environment variable set to "" counts as unset (a whitespace-only key too).
+- The directory is created 0700 and the file 0600 from its first moment; every write is a
+  temporary file in the same directory + fsync + ``os.replace`` + fsync of the directory, under an
+  exclusive ``flock`` for read-modify-write, so readers never see a partial file and concurrent
+  writers never lose an update.
+- A config path that is a symlink or not a regular file is refused, on read and on write.
+- Errors name the path and a position, never the file's content nor exception attributes
+  (``TOMLDecodeError.doc`` holds the whole file from Python 3.14).
+
+Only the standard library is imported at module level; ``platformdirs`` and ``tomli_w`` are
+imported where needed, so ``browseract config path`` stays fast.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import stat
+import time
+import tomllib
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from browseract_cli.errors import ConfigError, UsageError
+from browseract_cli.sanitize import clean, mask_key
+
+DEFAULT_BASE_URL = "https://api.browseract.com"
+DEFAULT_PROFILE = "default"
+SETTINGS = ("api-key", "base-url")  # CLI names; the file keys are api_key and base_url
+FILE_KEYS = {
+    "api-key": "api_key",
+    "base-url": "base_url",
+    "api_key": "api_key",
+    "base_url": "base_url",
+}
+
+ENV_CONFIG_DIR = "BROWSERACT_CONFIG_DIR"
+ENV_PROFILE = "BROWSERACT_PROFILE"
+ENV_BASE_URL = "BROWSERACT_BASE_URL"
+ENV_API_KEY = "BROWSERACT_API_KEY"
+
+CONFIG_FILENAME = "config.toml"
+LOCK_FILENAME = ".config.lock"
+TMP_PREFIX = ".config."
+TMP_SUFFIX = ".tmp"
+MAX_CONFIG_BYTES = 64 * 1024
+STALE_TMP_SECONDS = 3600
+
+_SHOW_MAX = 1000  # paths in messages: controls removed, length capped
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")
+_BARE_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+_FIX_HINT = "fix or delete the file (`browseract config path` shows where it is)"
+_KEY_HINT = (
+    "the key is not shown; copy it again from BrowserAct and store it with "
+    "`browseract config set-key` (or set BROWSERACT_API_KEY)"
+)
+
+
+# --------------------------------------------------------------------------- locations
+
+
+def config_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """``$BROWSERACT_CONFIG_DIR`` if set and non-empty, else the platform's user config dir."""
+    override = env.get(ENV_CONFIG_DIR, "")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs  # lazy: start-up time
+
+    return platformdirs.user_config_path("browseract")
+
+
+def config_path(env: Mapping[str, str] = os.environ) -> Path:
+    return config_dir(env) / CONFIG_FILENAME
+
+
+def _show(path: Path | str) -> str:
+    return clean(str(path), _SHOW_MAX)
+
+
+def _toml_key(name: str) -> str:
+    """A profile name as it would appear in a TOML table header, for messages."""
+    if name and all(c in _BARE_KEY_CHARS for c in name):
+        return name
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    return clean(f'"{escaped}"', 120)
+
+
+def _profile_where(path: Path, profile: str) -> str:
+    return f"{_show(path)} [profiles.{_toml_key(profile)}]"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The whole config document; ``{}`` when the file does not exist.
+
+    Raises ConfigError (exit 78) naming the path, and a position where there is one, for a
+    symlink, a non-regular file, an unreadable, oversized, non-UTF-8 or invalid TOML file, or
+    values of the wrong type. The message never contains the file's content.
+    """
+    path = Path(path)
+    data = _read_regular(path)
+    if data is None:
+        return {}
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    bad_utf8_at: int | None = None
+    text = ""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # position only: exc.object holds the bytes
+        bad_utf8_at = exc.start
+    if bad_utf8_at is not None:
+        line = data.count(b"\n", 0, bad_utf8_at) + 1
+        raise ConfigError(
+            f"config file {_show(path)} is not valid UTF-8 (line {line})", hint=_FIX_HINT
+        )
+    doc: dict[str, Any] | None = None
+    where = ""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        where = _toml_error_position(exc, text)
+    except (RecursionError, ValueError, MemoryError):
+        where = ""
+    if doc is None:
+        # Raised outside the except block: no __context__ carrying the document.
+        raise ConfigError(f"config file {_show(path)} is not valid TOML{where}", hint=_FIX_HINT)
+    _check_types(path, doc)
+    return doc
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """The bytes of a regular file at ``path`` (never through a symlink), None if missing."""
+    shown = _show(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise ConfigError(
+            f"config file {shown} cannot exist: a parent is not a directory"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {shown}: {_strerror(exc)}") from None
+    _refuse_irregular(path, st.st_mode)  # devices are never even opened
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if _is_symlink_error(exc):
+            _refuse_irregular(path, stat.S_IFLNK)
+        raise ConfigError(
+            f"cannot read config file {shown}: {_strerror(exc)}",
+            hint="check the file's owner and permissions (chmod 600)",
+        ) from None
+    try:
+        st = os.fstat(fd)  # the file actually opened: no race with the lstat above
+        _refuse_irregular(path, st.st_mode)
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise _too_big(path)
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, 16384)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > MAX_CONFIG_BYTES:
+                raise _too_big(path)
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {shown}: {_strerror(exc)}") from None
+    finally:
+        os.close(fd)
+
+
+def _too_big(path: Path) -> ConfigError:
+    return ConfigError(
+        f"config file {_show(path)} is larger than {MAX_CONFIG_BYTES // 1024} KiB; "
+        "refusing to read it",
+        hint=_FIX_HINT,
+    )
+
+
+def _refuse_irregular(path: Path, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISLNK(mode):
+        what = "a symbolic link"
+    elif stat.S_ISDIR(mode):
+        what = "a directory"
+    elif stat.S_ISFIFO(mode):
+        what = "a named pipe (FIFO)"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        what = "a device"
+    elif stat.S_ISSOCK(mode):
+        what = "a socket"
+    else:
+        what = "not a regular file"
+    raise ConfigError(
+        f"config file {_show(path)} is {what}; refusing to use it",
+        hint="the config file must be a regular file: remove it and run "
+        "`browseract config set-key` again, or point BROWSERACT_CONFIG_DIR elsewhere",
+    )
+
+
+def _is_symlink_error(exc: OSError) -> bool:
+    return exc.errno in (errno.ELOOP, getattr(errno, "EMLINK", -1), getattr(errno, "EFTYPE", -1))
+
+
+def _strerror(exc: OSError) -> str:
+    """The OS reason only: never ``str(exc)``, which may carry other file names."""
+    if exc.errno is not None:
+        return os.strerror(exc.errno).lower()
+    return type(exc).__name__
+
+
+def _toml_error_position(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    line = getattr(exc, "lineno", None)
+    col = getattr(exc, "colno", None)
+    if not (isinstance(line, int) and isinstance(col, int)):
+        # Python < 3.14: the position is only in the message: "... (at line 3, column 7)".
+        msg = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+        tail = msg.rpartition("(at ")[2]
+        if tail.startswith("end of document"):
+            line = text.count("\n") + 1
+            col = len(text) - (text.rfind("\n") + 1) + 1
+        else:
+            nums = [p.strip(" ,)") for p in tail.replace("line", "").split("column")]
+            if len(nums) == 2 and all(n.isdigit() for n in nums):
+                line, col = int(nums[0]), int(nums[1])
+    if isinstance(line, int) and isinstance(col, int):
+        return f" (line {line}, column {col})"
+    return ""
+
+
+def _check_types(path: Path, doc: dict[str, Any]) -> None:
+    shown = _show(path)
+    profiles = doc.get("profiles")
+    if profiles is None:
+        return
+    if not isinstance(profiles, dict):
+        raise ConfigError(
+            f"config file {shown}: `profiles` must be a table ([profiles.NAME])", hint=_FIX_HINT
+        )
+    for name, table in profiles.items():
+        key = f"profiles.{_toml_key(name)}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"config file {shown}: `{key}` must be a table", hint=_FIX_HINT)
+        for file_key in ("api_key", "base_url"):
+            if file_key in table and not isinstance(table[file_key], str):
+                raise ConfigError(
+                    f"config file {shown}: `{key}.{file_key}` must be a string",
+                    hint=_FIX_HINT,
+                )
+
+
+def permission_warnings(path: Path) -> list[str]:
+    """Warnings about who else can read or change the config; empty when fine or missing."""
+    if os.name != "posix":
+        return []
+    path = Path(path)
+    warnings: list[str] = []
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return []
+    import shlex
+
+    uid = os.geteuid()
+    if stat.S_ISREG(st.st_mode):
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077:
+            warnings.append(
+                f"config file {_show(path)} is accessible by other users (mode {mode:04o}); "
+                f"run: chmod 600 {shlex.quote(_show(path))}"
+            )
+        if st.st_uid != uid:
+            warnings.append(f"config file {_show(path)} is owned by another user (uid {st.st_uid})")
+    parent = path.parent
+    try:
+        dst = os.stat(parent)
+    except OSError:
+        return warnings
+    dmode = stat.S_IMODE(dst.st_mode)
+    if dmode & 0o022:
+        warnings.append(
+            f"config directory {_show(parent)} is writable by other users (mode {dmode:04o}); "
+            f"run: chmod 700 {shlex.quote(_show(parent))}"
+        )
+    if dst.st_uid not in (uid, 0):
+        warnings.append(
+            f"config directory {_show(parent)} is owned by another user (uid {dst.st_uid})"
+        )
+    return warnings
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _ensure_dir(directory: Path) -> None:
+    """Create ``directory`` (and missing parents) 0700; never loosen an existing one."""
+    missing: list[Path] = []
+    p = directory
+    while True:
+        try:
+            st = os.stat(p)  # a symlinked directory is acceptable
+        except FileNotFoundError:
+            missing.append(p)
+            if p.parent == p:
+                break
+            p = p.parent
+            continue
+        except OSError as exc:
+            raise ConfigError(f"cannot use config directory {_show(p)}: {_strerror(exc)}") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise ConfigError(
+                f"cannot create config directory {_show(directory)}: {_show(p)} is not a directory"
+            )
+        break
+    created_final = False
+    for p in reversed(missing):
+        try:
+            os.mkdir(p, 0o700)  # the umask can only remove bits: never wider than 0700
+        except FileExistsError:
+            continue  # a concurrent writer made it
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create config directory {_show(p)}: {_strerror(exc)}"
+            ) from None
+        if p == directory:
+            created_final = True
+    if created_final and os.name == "posix":
+        try:
+            st = os.lstat(directory)
+            if stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) != 0o700:
+                os.chmod(directory, 0o700)  # e.g. umask 0o277 left 0500: we could not write
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot set permissions of config directory {_show(directory)}: {_strerror(exc)}"
+            ) from None
+
+
+def _refuse_existing_irregular(path: Path) -> None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {_show(path)}: {_strerror(exc)}") from None
+    _refuse_irregular(path, st.st_mode)
+
+
+def _clean_stale_temp_files(directory: Path) -> None:
+    """Best effort: remove our temporary files left by a crash more than an hour ago."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    now = time.time()
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    for name in names:
+        if not (name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)):
+            continue
+        candidate = os.path.join(directory, name)
+        try:
+            st = os.lstat(candidate)
+            if not stat.S_ISREG(st.st_mode) or (uid is not None and st.st_uid != uid):
+                continue
+            if now - st.st_mtime > STALE_TMP_SECONDS:
+                os.unlink(candidate)
+        except OSError:
+            continue
+
+
+def _fsync_dir(directory: Path) -> None:
+    if os.name != "posix":
+        return
+    try:
+        dfd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass  # some file systems cannot fsync a directory; the replace itself is atomic
+    finally:
+        os.close(dfd)
+
+
+def save_atomic(path: Path, doc: dict[str, Any]) -> None:
+    """Write ``doc`` to ``path`` atomically: 0600 from creation, never through a symlink."""
+    import tempfile  # lazy: start-up time (only writes need it)
+
+    import tomli_w  # lazy: start-up time
+
+    path = Path(path)
+    data = tomli_w.dumps(doc).encode("utf-8")  # before any file exists: nothing to clean up
+    directory = path.parent
+    _ensure_dir(directory)
+    _refuse_existing_irregular(path)
+    _clean_stale_temp_files(directory)
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=TMP_PREFIX, suffix=TMP_SUFFIX)
+        with os.fdopen(fd, "wb") as fh:
+            if os.name == "posix":
+                os.fchmod(fh.fileno(), 0o600)  # mkstemp gives 0600 or less (umask); make it exact
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _refuse_existing_irregular(path)  # a link planted meanwhile is replaced, never followed
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        reason = _strerror(exc)
+        raise ConfigError(
+            f"cannot write config file {_show(path)}: {reason}",
+            hint="the previous file, if any, is unchanged",
+        ) from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    _fsync_dir(directory)
+
+
+def update(path: Path, profile: str, key: str, value: str | None) -> None:
+    """Set (or, with ``value=None``, unset) one key of ``[profiles.<profile>]``.
+
+    ``key`` is a file key (``api_key``, ``base_url``) or its CLI name (``api-key``,
+    ``base-url``). The read-modify-write runs under an exclusive lock on ``<dir>/.config.lock``
+    so concurrent writers never lose each other's updates. Values are stored as given: callers
+    validate them first (``check_api_key`` / ``check_base_url``).
+    """
+    path = Path(path)
+    file_key = FILE_KEYS.get(key)
+    if file_key is None:
+        raise ValueError(f"unknown setting {key!r}; expected one of {', '.join(SETTINGS)}")
+    if not isinstance(profile, str) or not profile:
+        raise UsageError("the profile name must not be empty")
+    if value is not None and not isinstance(value, str):
+        raise TypeError("value must be a string or None")
+    directory = path.parent
+    _ensure_dir(directory)
+    with _locked(directory):
+        doc = load(path)
+        profiles = doc.get("profiles")
+        if profiles is None:
+            profiles = {}
+        if value is None:
+            table = profiles.get(profile)
+            if table is None or file_key not in table:
+                return  # nothing to unset: leave the file as it is
+            del table[file_key]
+            if not table:
+                del profiles[profile]
+        else:
+            profiles.setdefault(profile, {})[file_key] = value
+        if profiles:
+            doc["profiles"] = profiles
+        else:
+            doc.pop("profiles", None)
+        save_atomic(path, doc)
+
+
+class _locked:
+    """Exclusive ``flock`` on ``<dir>/.config.lock`` (created 0600, never through a link)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.lock_path = directory / LOCK_FILENAME
+        self.fd: int | None = None
+
+    def __enter__(self) -> _locked:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock; atomic replace still keeps the file whole
+            return self
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(self.lock_path, flags, 0o600)
+        except OSError as exc:
+            if _is_symlink_error(exc):
+                raise ConfigError(
+                    f"lock file {_show(self.lock_path)} is a symbolic link; refusing to use it",
+                    hint="remove it; browseract creates it again",
+                ) from None
+            raise ConfigError(
+                f"cannot create lock file {_show(self.lock_path)}: {_strerror(exc)}"
+            ) from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError(
+                    f"lock file {_show(self.lock_path)} is not a regular file; refusing to use it"
+                )
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except ConfigError:
+            os.close(fd)
+            raise
+        except OSError as exc:
+            os.close(fd)
+            raise ConfigError(f"cannot lock {_show(self.lock_path)}: {_strerror(exc)}") from None
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the flock
+            self.fd = None
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def check_api_key(key: str, source: str) -> str:
+    """The key without surrounding whitespace ("" if nothing is left).
+
+    Anything outside printable ASCII (0x21-0x7e) inside it is refused with ConfigError naming
+    the source and never the key (an invalid header would quote it: checklist finding 3).
+    """
+    stripped = key.strip()
+    if any(not 0x21 <= ord(c) <= 0x7E for c in stripped):
+        raise ConfigError(
+            f"the API key from {clean(source, _SHOW_MAX)} contains whitespace, control or "
+            "non-ASCII characters",
+            hint=_KEY_HINT,
+        )
+    return stripped
+
+
+def _url_for_display(url: str) -> str:
+    """The URL with any user info removed, sanitised, for messages."""
+    scheme_end = url.find("//")
+    start = scheme_end + 2 if scheme_end >= 0 else 0
+    end = len(url)
+    for ch in "/?#":
+        i = url.find(ch, start)
+        if i != -1:
+            end = min(end, i)
+    authority = url[start:end]
+    if "@" in authority:
+        authority = authority.rpartition("@")[2]
+        url = url[:start] + authority + url[end:]
+    return clean(url, 200)
+
+
+def _split_netloc(netloc: str) -> tuple[str, str] | None:
+    """(host, port) from a netloc without user info; None when malformed."""
+    if netloc.startswith("["):
+        close = netloc.find("]")
+        if close == -1:
+            return None
+        host, rest = netloc[1:close], netloc[close + 1 :]
+        if rest and not rest.startswith(":"):
+            return None
+        return "[" + host + "]", rest[1:]
+    if netloc.count(":") > 1:
+        return None
+    host, _, port = netloc.partition(":")
+    return host, port
+
+
+def check_base_url(url: str, source: str) -> str:
+    """The normalised base URL (no trailing slash), or ConfigError (exit 78).
+
+    Accepted: ``https://host[:port][/path]``, and ``http://`` only to a loopback host
+    (127.0.0.0/8, ``::1``, ``localhost``). Refused: user info, other schemes, a missing or
+    malformed host, an invalid port, a query or fragment, whitespace or control characters.
+    """
+    shown = _url_for_display(url)
+    src = clean(source, _SHOW_MAX)
+
+    def refuse(reason: str, hint: str = "") -> ConfigError:
+        return ConfigError(
+            f"base URL from {src} {reason}: {shown}",
+            hint=hint or f"use an https:// URL such as {DEFAULT_BASE_URL}",
+        )
+
+    text = url.strip()
+    if not text:
+        raise refuse("is empty")
+    if any(ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F for c in text) or "\\" in text:
+        raise refuse("contains whitespace, control characters or backslashes")
+    if "?" in text or "#" in text:
+        raise refuse("must not have a query or fragment")
+    try:
+        parts = urllib.parse.urlsplit(text)
+    except ValueError:  # e.g. an unbalanced '[': newer Pythons also check the IPv6 literal
+        raise refuse("has a malformed host") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not text[len(scheme) :].startswith("://"):
+        raise refuse("must start with https://")
+    if "@" in parts.netloc:
+        raise refuse(
+            "must not contain user info (user:password@)",
+            hint="the API key is sent in a header; remove everything up to the '@'",
+        )
+    split = _split_netloc(parts.netloc)
+    if split is None:
+        raise refuse("has a malformed host")
+    host, port = split
+    if host.startswith("["):
+        inner = host[1:-1]
+        try:
+            ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.IPv6Address(inner)
+        except ValueError:
+            raise refuse("has an invalid IPv6 address") from None
+        host = "[" + inner.lower() + "]"
+    else:
+        host = host.lower()
+        if not host:
+            raise refuse("has no host")
+        if any(c not in _HOST_CHARS for c in host) or host.startswith((".", "-")) or ".." in host:
+            raise refuse("has an invalid host name")
+        try:
+            ip = ipaddress.IPv4Address(host)
+        except ValueError:
+            ip = None
+    if port:
+        if not (port.isascii() and port.isdigit()) or not 0 < int(port) <= 65535:
+            raise refuse("has an invalid port")
+        port = str(int(port))
+    if scheme == "http":
+        loopback = ip.is_loopback if ip is not None else host in _LOOPBACK_NAMES
+        if not loopback:
+            raise refuse(
+                "uses http:// to a host that is not loopback",
+                hint="use https://; http:// is only allowed to 127.0.0.1, ::1 or localhost",
+            )
+    netloc = f"{host}:{port}" if port else host
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: str | None
+    source: str  # "flag", "env", "file", "default", or "unset"
+    detail: str = ""  # e.g. "BROWSERACT_API_KEY", "--base-url", "PATH [profiles.NAME]"
+    secret: bool = field(default=False, compare=False)
+
+    @property
+    def origin(self) -> str:
+        """Human text for messages: 'env BROWSERACT_API_KEY', 'file PATH [profiles.x]', ..."""
+        return f"{self.source} {self.detail}".strip()
+
+    def shown(self) -> str:
+        """The value as it may be displayed (the key masked)."""
+        if self.secret:
+            return mask_key(self.value)
+        return "(none)" if self.value is None else clean(self.value)
+
+    def __repr__(self) -> str:
+        value = mask_key(self.value) if self.secret else self.value
+        return f"Setting(value={value!r}, source={self.source!r}, detail={self.detail!r})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: Setting
+    api_key: Setting
+    base_url: Setting
+    path: Path
+
+    def key_or_raise(self) -> str:
+        """The API key, checked; ConfigError (exit 78) when there is none or it is malformed."""
+        value = self.api_key.value
+        key = check_api_key(value, _key_source(self.api_key)) if value else ""
+        if not key:
+            raise ConfigError(
+                "no API key configured",
+                hint="set BROWSERACT_API_KEY or run `browseract config set-key`",
+            )
+        return key
+
+
+def _key_source(setting: Setting) -> str:
+    if setting.source == "env":
+        return setting.detail
+    if setting.source == "file":
+        return f"config file {setting.detail}"
+    return setting.origin
+
+
+def resolve(
+    *,
+    profile_flag: str | None,
+    base_url_flag: str | None,
+    env: Mapping[str, str] = os.environ,
+    path: Path | None = None,
+    validate: bool = True,
+) -> Settings:
+    """Effective settings: flag > env > file (active profile) > default, with their sources.
+
+    With ``validate`` the key and base URL are checked (ConfigError on a bad one); without it
+    (``config show`` / ``doctor``) they are returned as found. A corrupt file always raises.
+    """
+    path = Path(path) if path is not None else config_path(env)
+
+    if profile_flag is not None:
+        if not profile_flag:
+            raise UsageError("--profile must not be empty")
+        profile = Setting(profile_flag, "flag", "--profile")
+    elif env.get(ENV_PROFILE, ""):
+        profile = Setting(env[ENV_PROFILE], "env", ENV_PROFILE)
+    else:
+        profile = Setting(DEFAULT_PROFILE, "default")
+    name = profile.value or DEFAULT_PROFILE
+
+    doc = load(path)
+    table = doc.get("profiles", {}).get(name, {})
+    where = _profile_where(path, name)
+
+    env_key = env.get(ENV_API_KEY, "")
+    file_key = table.get("api_key")
+    if env_key.strip():
+        api_key = Setting(env_key.strip(), "env", ENV_API_KEY, secret=True)
+    elif isinstance(file_key, str) and file_key.strip():
+        api_key = Setting(file_key.strip(), "file", where, secret=True)
+    else:
+        api_key = Setting(None, "unset", "", secret=True)
+    if validate and api_key.value:
+        check_api_key(api_key.value, _key_source(api_key))
+
+    file_url = table.get("base_url")
+    if base_url_flag is not None:
+        base_url = Setting(base_url_flag, "flag", "--base-url")
+    elif env.get(ENV_BASE_URL, ""):
+        base_url = Setting(env[ENV_BASE_URL], "env", ENV_BASE_URL)
+    elif isinstance(file_url, str) and file_url:
+        base_url = Setting(file_url, "file", where)
+    else:
+        base_url = Setting(DEFAULT_BASE_URL, "default")
+    if validate and base_url.value is not None:
+        src = f"config file {where}" if base_url.source == "file" else base_url.detail or "default"
+        base_url = Setting(check_base_url(base_url.value, src), base_url.source, base_url.detail)
+
+    return Settings(profile=profile, api_key=api_key, base_url=base_url, path=path)

@@ -1,0 +1,69 @@
+"""AppContext: the one seam for streams, settings, the API client, clocks and sleeps."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+from browseract_cli.render import Output
+
+if TYPE_CHECKING:
+    from browseract_cli.api import ApiClient
+    from browseract_cli.config_store import Settings
+
+
+@dataclass
+class AppContext:
+    profile_flag: str | None = None
+    base_url_flag: str | None = None
+    no_color: bool = False
+    verbose: bool = False
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    stdin: IO[str] | None = None
+    stdout: IO[str] | None = None
+    stderr: IO[str] | None = None
+    clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    uniform: Callable[[float, float], float] = random.uniform
+    _out: Output | None = None
+    _settings: Settings | None = None
+
+    @property
+    def out(self) -> Output:
+        if self._out is None:
+            self._out = Output(self.stdout, self.stderr, no_color=self.no_color, env=self.env)
+        return self._out
+
+    def input_stream(self) -> IO[str]:
+        return self.stdin if self.stdin is not None else sys.stdin
+
+    def settings(self, validate: bool = True) -> Settings:
+        """Effective settings (flag > env > file > default); ConfigError (78) when invalid."""
+        from browseract_cli.config_store import resolve
+
+        if not validate:
+            return resolve(profile_flag=self.profile_flag, base_url_flag=self.base_url_flag,
+                           env=self.env, validate=False)
+        if self._settings is None:
+            self._settings = resolve(profile_flag=self.profile_flag, base_url_flag=self.base_url_flag,
+                                     env=self.env)
+        return self._settings
+
+    def make_client(self, pool_size: int = 4, **kwargs: Any) -> ApiClient:
+        """A client for the effective base URL and key; raises ConfigError before any connection."""
+        from browseract_cli.api import ApiClient
+        from browseract_cli.config_store import permission_warnings
+
+        settings = self.settings()
+        key = settings.key_or_raise()
+        for warning in permission_warnings(settings.path):
+            self.out.warn(warning)
+        log = self.out.info if self.verbose else None
+        return ApiClient(settings.base_url.value or "", key, clock=self.clock, wall=self.wall,
+                         sleep=self.sleep, uniform=self.uniform, log=log, pool_size=pool_size, **kwargs)

@@ -1,0 +1,64 @@
+"""Parsing of task IDs and durations, shared by `status` and `watch`."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+from browseract_cli.errors import UsageError
+
+MAX_TASK_ID = 256
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+_UNIT = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def check_task_id(task_id: str) -> str:
+    """A task ID as the contract allows it: 1-256 characters, no control characters."""
+    shown = _CONTROL.sub("?", task_id[:40])
+    if not task_id:
+        raise UsageError("invalid task ID: it is empty")
+    if len(task_id) > MAX_TASK_ID:
+        raise UsageError(f"invalid task ID {shown!r}…: longer than {MAX_TASK_ID} characters")
+    if _CONTROL.search(task_id):
+        raise UsageError(f"invalid task ID {shown!r}: it contains control characters")
+    try:
+        task_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError("invalid task ID: it is not valid UTF-8 text") from None
+    return task_id
+
+
+def collect_task_ids(args: Iterable[str], stdin_lines: Iterable[str] | None) -> list[str]:
+    """The task IDs to look up: arguments, with a lone ``-`` replaced by stdin lines.
+
+    Every ID is validated before any request is sent.
+    """
+    ids: list[str] = []
+    for arg in args:
+        if arg == "-":
+            if stdin_lines is None:
+                raise UsageError("'-' reads task IDs from stdin, but stdin is not available")
+            for line in stdin_lines:
+                line = line.rstrip("\r\n")
+                if not line.strip() or line.lstrip().startswith("#"):
+                    continue
+                ids.append(line)
+        else:
+            ids.append(arg)
+    if not ids:
+        raise UsageError("no task IDs given", hint="pass one or more task IDs, or '-' to read them from stdin")
+    return [check_task_id(i) for i in ids]
+
+
+def parse_duration(text: str, option: str) -> float:
+    """Seconds from ``90``, ``2.5``, ``30s``, ``10m``, ``2h``; a UsageError for anything else."""
+    match = _DURATION.match(text)
+    if not match:
+        raise UsageError(f"invalid duration for {option}: {text[:40]!r}",
+                         hint="use seconds (90, 2.5) or a unit: 30s, 10m, 2h")
+    value = float(match.group(1)) * _UNIT[(match.group(2) or "").lower() or None]
+    if not math.isfinite(value):
+        raise UsageError(f"invalid duration for {option}: {text[:40]!r}")
+    return value

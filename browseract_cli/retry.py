@@ -1,0 +1,60 @@
+"""Retry policy: backoff with full jitter, Retry-After parsing, per-lookup budget."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+BACKOFF_BASE = 0.5  # seconds; the first retry waits up to this long
+BACKOFF_CAP = 20.0  # seconds; the AWS SDK "standard" cap
+RETRY_AFTER_MAX = 60.0  # contract: Retry-After is honoured up to 60 s
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    budget_s: float = 30.0
+    base_s: float = BACKOFF_BASE
+    cap_s: float = BACKOFF_CAP
+
+
+def backoff_delay(retry_number: int, uniform: Callable[[float, float], float],
+                  policy: RetryPolicy = RetryPolicy()) -> float:
+    """Full jitter: uniform(0, min(cap, base * 2**n)) for the n-th retry (n from 0)."""
+    ceiling = min(policy.cap_s, policy.base_s * (2 ** min(retry_number, 32)))
+    return max(0.0, uniform(0.0, ceiling))
+
+
+def parse_retry_after(value: str | None, now_wall: float) -> float | None:
+    """Seconds to wait per a Retry-After header, clamped to [0, 60]; None when absent or invalid."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text or len(text) > 64:
+        return None
+    if text.isascii() and text.isdigit():
+        seconds = float(int(text))
+    else:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when is None or when.tzinfo is None:
+            return None
+        try:
+            seconds = when.timestamp() - now_wall
+        except (OverflowError, OSError, ValueError):
+            return None
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX)
+
+
+def next_wait(retry_number: int, retry_after: float | None,
+              uniform: Callable[[float, float], float], policy: RetryPolicy = RetryPolicy()) -> float:
+    """How long to wait before the next attempt: Retry-After when given, else backoff."""
+    if retry_after is not None:
+        return retry_after
+    return backoff_delay(retry_number, uniform, policy)

@@ -1,0 +1,263 @@
+"""The watch loop: poll tasks on a monotonic schedule until each reaches a stop state.
+
+Transport trouble is a missed poll, not the end; all timing goes through injected clock and
+sleep so tests run instantly and deterministically.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from browseract_cli.classify import TaskState
+from browseract_cli.errors import ApiError, BrowseractError
+from browseract_cli.exit_codes import ExitCode, worst
+from browseract_cli.models import TERMINAL, is_known, state_exit_code
+from browseract_cli.retry import backoff_delay
+
+if TYPE_CHECKING:
+    from browseract_cli.api import ApiClient
+
+MAX_WORKERS = 8
+PAUSED_NOTE = "waiting for human input: a person must resume it (in the app or via resume-task)"
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    task_ids: Sequence[str]
+    interval: float = 5.0
+    timeout: float = 0.0  # 0 = no limit
+    until: frozenset[str] = frozenset()
+    not_found_grace: float = 10.0
+    max_outage: float = 300.0  # 0 = no limit
+    heartbeat: float = 60.0  # 0 = off
+    fail_fast: bool = False
+
+
+@dataclass
+class Tracked:
+    """What the watch knows about one task."""
+
+    task_id: str
+    status: str | None = None
+    since: float = 0.0  # monotonic time the current status was first seen
+    polls: int = 0
+    last_checked: float | None = None  # wall clock of the last answer
+    next_due: float = 0.0
+    failures: int = 0  # consecutive missed polls
+    outage_since: float | None = None
+    notified: set[str] = field(default_factory=set)
+    exit_code: int | None = None
+    error: BrowseractError | None = None
+    ended_at: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.exit_code is not None
+
+
+class Reporter(Protocol):
+    """Where watch events go (render_watch.py has one per output mode)."""
+
+    def status(self, t: Tracked, previous: str | None, elapsed: float) -> None: ...
+    def retry(self, t: Tracked, err: ApiError, next_in: float) -> None: ...
+    def notice(self, t: Tracked, kind: str, text: str) -> None: ...
+    def heartbeat(self, tasks: Sequence[Tracked], now: float) -> None: ...
+    def result(self, t: Tracked, elapsed: float) -> None: ...
+    def tick(self, tasks: Sequence[Tracked], now: float) -> None: ...
+
+
+class Stop(BaseException):
+    """Ends the watch early: Ctrl-C (130) or SIGTERM (143)."""
+
+
+class Watch:
+    def __init__(self, opts: WatchOptions, client: ApiClient, report: Reporter, *,
+                 clock: Callable[[], float], wall: Callable[[], float],
+                 sleep: Callable[[float], None], uniform: Callable[[float, float], float]) -> None:
+        self.opts = opts
+        self.client = client
+        self.report = report
+        self.clock, self.wall, self.sleep, self.uniform = clock, wall, sleep, uniform
+        self.tasks = [Tracked(t) for t in dict.fromkeys(opts.task_ids)]
+        self.start = clock()
+        self._pool: _Pool | None = None
+        self._last_output = self.start
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Watch until every task is done; returns the overall exit code."""
+        try:
+            while not self._all_done():
+                now = self.clock()
+                if self.opts.timeout and now - self.start >= self.opts.timeout:
+                    self.end_all(ExitCode.WATCH_TIMEOUT)
+                    break
+                due = [t for t in self.active() if t.next_due <= now]
+                if due:
+                    self._poll(due)
+                    continue
+                self._idle(now)
+        finally:
+            if self._pool is not None:
+                self._pool.close()
+        return self.overall()
+
+    def end_all(self, code: int) -> None:
+        """Finish every task still being watched with ``code`` (timeout, Ctrl-C, SIGTERM, fail-fast)."""
+        for t in self.active():
+            self._finish(t, code)
+
+    def _stop_others(self) -> None:
+        """--fail-fast: every other task ends with the code of the state it was last seen in."""
+        for t in self.active():
+            self._finish(t, state_exit_code(t.status) if t.status else ExitCode.TASK_IN_PROGRESS)
+
+    def active(self) -> list[Tracked]:
+        return [t for t in self.tasks if not t.done]
+
+    def overall(self) -> int:
+        codes = [t.exit_code for t in self.tasks if t.exit_code is not None]
+        for special in (ExitCode.TERMINATED, ExitCode.INTERRUPTED):
+            if special in codes:
+                return special
+        return worst(codes)
+
+    def _all_done(self) -> bool:
+        return all(t.done for t in self.tasks)
+
+    def _idle(self, now: float) -> None:
+        self.report.tick(self.tasks, now)
+        hb = self.opts.heartbeat
+        if hb and now - self._last_output >= hb:
+            self.report.heartbeat(self.active(), now)
+            self._last_output = now
+        wake = min(t.next_due for t in self.active())
+        if hb:
+            wake = min(wake, self._last_output + hb)
+        if self.opts.timeout:
+            wake = min(wake, self.start + self.opts.timeout)
+        self.sleep(max(0.0, min(wake - self.clock(), 1.0)))  # wake at least once a second (live view)
+
+    # -- polls ------------------------------------------------------------------------------
+
+    def _poll(self, due: list[Tracked]) -> None:
+        if len(due) == 1:
+            outcomes = [(due[0], self._fetch(due[0].task_id))]
+        else:
+            if self._pool is None:
+                self._pool = _Pool(min(MAX_WORKERS, len(self.tasks)), self._fetch)
+            outcomes = self._pool.map(due)
+        for t, outcome in outcomes:
+            self._handle(t, outcome, self.clock())
+            if self.opts.fail_fast and t.done and t.exit_code != 0:
+                self._stop_others()
+                return
+
+    def _fetch(self, task_id: str) -> TaskState | ApiError:
+        try:
+            return self.client.fetch_once(task_id)
+        except ApiError as err:
+            return err
+
+    def _handle(self, t: Tracked, outcome: TaskState | ApiError, now: float) -> None:
+        t.next_due = now + self.opts.interval
+        if isinstance(outcome, ApiError):
+            self._handle_error(t, outcome, now)
+            return
+        t.polls += 1
+        t.last_checked = self.wall()
+        t.failures, t.outage_since = 0, None
+        status = outcome.status
+        if status != t.status:
+            previous, t.status, t.since = t.status, status, now
+            self.report.status(t, previous, now - self.start)
+            self._last_output = now
+            if not is_known(status):
+                self.report.notice(t, "unrecognised_status",
+                                   "status not in this version's list: treated as 'unknown', still watching")
+            if status == "paused":
+                self.report.notice(t, "paused", PAUSED_NOTE)
+        if status in self.opts.until:
+            self._finish(t, ExitCode.OK)
+        elif status in TERMINAL:
+            self._finish(t, state_exit_code(status))
+
+    def _handle_error(self, t: Tracked, err: ApiError, now: float) -> None:
+        t.polls += 1
+        if err.kind == "not_found" and now - self.start < self.opts.not_found_grace:
+            if "not_found" not in t.notified:
+                t.notified.add("not_found")
+                left = self.opts.not_found_grace - (now - self.start)
+                self.report.notice(t, "not_found_yet",
+                                   f"task not found yet; waiting up to {left:.0f}s more for it to appear")
+            return
+        if not _is_missed_poll(err):
+            self._finish(t, err.exit_code, err)
+            return
+        t.failures += 1
+        if t.outage_since is None:
+            t.outage_since = now
+        if self.opts.max_outage and now - t.outage_since >= self.opts.max_outage:
+            self._finish(t, err.exit_code, err)
+            return
+        wait = max(self.opts.interval, err.retry_after if err.retry_after is not None
+                   else backoff_delay(t.failures - 1, self.uniform, self.client.policy))
+        t.next_due = now + wait
+        self.report.retry(t, err, wait)
+
+    def _finish(self, t: Tracked, code: int, err: BrowseractError | None = None) -> None:
+        t.exit_code, t.error, t.ended_at = int(code), err, self.clock()
+        self.report.result(t, t.ended_at - self.start)
+
+
+def _is_missed_poll(err: ApiError) -> bool:
+    """Transient trouble keeps a watch going; a rejected key, a bad request or a redirect ends it."""
+    if err.kind in ("auth", "not_found", "bad_request") and not err.retryable:
+        return False
+    if err.http_status is not None and 300 <= err.http_status < 400:
+        return False
+    return err.retryable or err.kind == "server"
+
+
+class _Pool:
+    """A few daemon threads sharing the client's keep-alive pool (daemon: Ctrl-C never waits)."""
+
+    def __init__(self, size: int, fetch: Callable[[str], TaskState | ApiError]) -> None:
+        self._jobs: queue.Queue[Tracked | None] = queue.Queue()
+        self._results: queue.Queue[tuple[Tracked, TaskState | ApiError]] = queue.Queue()
+        self._fetch = fetch
+        self._threads = [threading.Thread(target=self._work, daemon=True, name=f"poll-{i}")
+                         for i in range(size)]
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                outcome = self._fetch(job.task_id)
+            except Exception as exc:  # a bug in one poll must not hang the watch
+                outcome = ApiError("network", f"poll failed ({type(exc).__name__})", retryable=True)
+            self._results.put((job, outcome))
+
+    def map(self, due: list[Tracked]) -> list[tuple[Tracked, TaskState | ApiError]]:
+        for t in due:
+            self._jobs.put(t)
+        out = []
+        for _ in due:
+            while True:
+                try:
+                    out.append(self._results.get(timeout=0.5))  # a timed wait stays interruptible
+                    break
+                except queue.Empty:
+                    continue
+        order = {id(t): i for i, t in enumerate(due)}
+        return sorted(out, key=lambda pair: order[id(pair[0])])
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
