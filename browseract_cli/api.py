@@ -5,8 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from browseract_cli import __version__
@@ -22,8 +21,7 @@ STATUS_PATH = "/v2/workflow/get-task-status"
 CHUNK = 64 * 1024
 
 
-@dataclass(frozen=True)
-class Timeouts:
+class Timeouts(NamedTuple):
     connect_s: float = 5.0
     read_s: float = 10.0
     request_s: float = 20.0  # overall deadline for one request, body included

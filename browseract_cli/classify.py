@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from browseract_cli.errors import ApiError
 from browseract_cli.models import is_known
@@ -24,8 +24,7 @@ HINTS = {
 }
 
 
-@dataclass(frozen=True)
-class TaskState:
+class TaskState(NamedTuple):
     """A successful lookup: the status exactly as the server sent it (unsanitised)."""
 
     status: str

@@ -8,15 +8,11 @@ import sys
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from browseract_cli import __version__
-from browseract_cli.commands import Terminated, app_context, broken_pipe_exit
-from browseract_cli.commands import config as config_cmd
-from browseract_cli.commands import simulate as simulate_cmd
-from browseract_cli.commands import status as status_cmd
-from browseract_cli.commands import watch as watch_cmd
+from browseract_cli.commands import Terminated, app_context, broken_pipe_exit, markup_mode
 from browseract_cli.exit_codes import MEANINGS
-from browseract_cli.render import styling_wanted
 
 EPILOG = (
     "\b\nExit codes:\n"
@@ -34,18 +30,51 @@ EPILOG = (
 )
 
 
-def _markup_mode() -> str | None:
-    # Help is styled by rich only on a terminal; off a terminal rich is never imported.
-    return "rich" if styling_wanted(sys.stdout, no_color="--no-color" in sys.argv) else None
+# name -> (module, attribute): each command's module is imported only when that command runs
+# (or for --help), so `browseract status` pays for no other command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "status": ("browseract_cli.commands.status", "status"),
+    "watch": ("browseract_cli.commands.watch", "watch"),
+    "config": ("browseract_cli.commands.config", "config_app"),
+    "simulate": ("browseract_cli.commands.simulate", "simulate"),
+    "demo": ("browseract_cli.commands.simulate", "demo"),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root group: builds a command from its module on first use."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str):  # type: ignore[no-untyped-def, override]
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = _load(cmd_name)
+        return self.commands.get(cmd_name)
+
+
+def _load(name: str):  # type: ignore[no-untyped-def]
+    import importlib
+
+    module_name, attr = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    target = getattr(module, attr)
+    if isinstance(target, typer.Typer):
+        return typer.main.get_command(target)
+    single = typer.Typer(rich_markup_mode=markup_mode(), add_completion=False)  # type: ignore[arg-type]
+    single.command(name=name, no_args_is_help=name in ("status", "watch"),
+                   epilog=getattr(module, "EPILOGS", {}).get(name))(target)
+    return typer.main.get_command(single)
 
 
 app = typer.Typer(
+    cls=LazyGroup,
     name="browseract",
     help="Check and wait on BrowserAct tasks from terminals, scripts and CI.",
     epilog=EPILOG,
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
-    rich_markup_mode=_markup_mode(),  # type: ignore[arg-type]
+    rich_markup_mode=markup_mode(),  # type: ignore[arg-type]
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     add_completion=True,
@@ -81,12 +110,6 @@ def root(
     app_ctx.no_color = app_ctx.no_color or no_color
     app_ctx.verbose = app_ctx.verbose or verbose
 
-
-app.command(no_args_is_help=True, epilog=status_cmd.EPILOG)(status_cmd.status)
-app.command(no_args_is_help=True, epilog=watch_cmd.EPILOG)(watch_cmd.watch)
-app.add_typer(config_cmd.config_app, name="config")
-app.command(epilog=simulate_cmd.SIMULATE_EPILOG)(simulate_cmd.simulate)
-app.command(epilog=simulate_cmd.DEMO_EPILOG)(simulate_cmd.demo)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

@@ -24,12 +24,13 @@ import ipaddress
 import os
 import stat
 import time
-import tomllib
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import tomllib
 
 from browseract_cli.errors import ConfigError, UsageError
 from browseract_cli.sanitize import clean, mask_key
@@ -127,6 +128,8 @@ def load(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"config file {_show(path)} is not valid UTF-8 (line {line})", hint=_FIX_HINT
         )
+    import tomllib  # only when a config file exists: start-up stays cheap
+
     doc: dict[str, Any] | None = None
     where = ""
     try:
@@ -653,12 +656,29 @@ def check_base_url(url: str, source: str) -> str:
 # --------------------------------------------------------------------------- resolution
 
 
-@dataclass(frozen=True)
 class Setting:
-    value: str | None
-    source: str  # "flag", "env", "file", "default", or "unset"
-    detail: str = ""  # e.g. "BROWSERACT_API_KEY", "--base-url", "PATH [profiles.NAME]"
-    secret: bool = field(default=False, compare=False)
+    """One effective setting and where it came from (a plain class: no dataclasses import at start-up)."""
+
+    __slots__ = ("value", "source", "detail", "secret")
+
+    def __init__(self, value: str | None, source: str, detail: str = "", secret: bool = False) -> None:
+        self.value = value
+        self.source = source  # "flag", "env", "file", "default", or "unset"
+        self.detail = detail  # e.g. "BROWSERACT_API_KEY", "--base-url", "PATH [profiles.NAME]"
+        self.secret = secret
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Setting):
+            return NotImplemented
+        return (self.value, self.source, self.detail) == (other.value, other.source, other.detail)
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.source, self.detail))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, "secret"):
+            raise AttributeError("Setting is immutable")
+        object.__setattr__(self, name, value)
 
     @property
     def origin(self) -> str:
@@ -676,8 +696,7 @@ class Setting:
         return f"Setting(value={value!r}, source={self.source!r}, detail={self.detail!r})"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     profile: Setting
     api_key: Setting
     base_url: Setting

@@ -7,7 +7,6 @@ import random
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from browseract_cli.render import Output
@@ -17,22 +16,30 @@ if TYPE_CHECKING:
     from browseract_cli.config_store import Settings
 
 
-@dataclass
 class AppContext:
-    profile_flag: str | None = None
-    base_url_flag: str | None = None
-    no_color: bool = False
-    verbose: bool = False
-    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    stdin: IO[str] | None = None
-    stdout: IO[str] | None = None
-    stderr: IO[str] | None = None
-    clock: Callable[[], float] = time.monotonic
-    wall: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
-    uniform: Callable[[float, float], float] = random.uniform
-    _out: Output | None = None
-    _settings: Settings | None = None
+    """Built by the root callback; tests pass their own (CliRunner ``obj=``) to inject fakes."""
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        stdin: IO[str] | None = None,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        uniform: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self.profile_flag: str | None = None
+        self.base_url_flag: str | None = None
+        self.no_color = False
+        self.verbose = False
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.clock, self.wall, self.sleep, self.uniform = clock, wall, sleep, uniform
+        self._out: Output | None = None
+        self._settings: Settings | None = None
 
     @property
     def out(self) -> Output:

@@ -10,8 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from browseract_cli.errors import ApiError, BrowseractError
 from browseract_cli.sanitize import clean
@@ -40,8 +39,7 @@ def styling_wanted(stream: IO[str], *, no_color: bool, env: Mapping[str, str] = 
         return False
 
 
-@dataclass(frozen=True)
-class TaskRow:
+class TaskRow(NamedTuple):
     """One task's outcome, as every output mode needs it."""
 
     task_id: str

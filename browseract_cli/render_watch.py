@@ -51,8 +51,10 @@ class BaseReporter:
 
     def close(self, tasks: Sequence[Tracked], code: int, interrupted: bool) -> None:
         if interrupted:
+            # Only the tasks the interruption cut short still need watching.
+            pending = [t for t in tasks if t.exit_code == code] or list(tasks)
             self.out.info(f"watching stopped; {RESUME_NOTE}. Resume with: "
-                          f"browseract watch {' '.join(_shell_quote(t.task_id) for t in tasks)}")
+                          f"browseract watch {' '.join(_shell_quote(t.task_id) for t in pending)}")
 
 
 class JsonReporter(BaseReporter):
@@ -75,10 +77,6 @@ class JsonReporter(BaseReporter):
         self._event("result", t, status=None if t.status is None else clean(t.status, 200),
                     exit_code=t.exit_code, error=None if t.error is None else error_json(t.error),
                     elapsed_s=round(elapsed, 3), polls=t.polls)
-
-    def close(self, tasks: Sequence[Tracked], code: int, interrupted: bool) -> None:
-        if interrupted:
-            self.out.info(f"watching stopped; {RESUME_NOTE}")
 
 
 class QuietReporter(BaseReporter):

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+from typing import NamedTuple
 
 BACKOFF_BASE = 0.5  # seconds; the first retry waits up to this long
 BACKOFF_CAP = 20.0  # seconds; the AWS SDK "standard" cap
 RETRY_AFTER_MAX = 60.0  # contract: Retry-After is honoured up to 60 s
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     max_attempts: int = 4
     budget_s: float = 30.0
     base_s: float = BACKOFF_BASE
@@ -37,6 +35,8 @@ def parse_retry_after(value: str | None, now_wall: float) -> float | None:
     if text.isascii() and text.isdigit():
         seconds = float(int(text))
     else:
+        from email.utils import parsedate_to_datetime
+
         try:
             when = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError, OverflowError):

@@ -182,7 +182,8 @@ class Watch:
                                    "status not in this version's list: treated as 'unknown', still watching")
             if status == "paused":
                 self.report.notice(t, "paused", PAUSED_NOTE)
-        if status in self.opts.until:
+        # A value outside the enum counts as `unknown` (contract), so `--until unknown` catches it.
+        if status in self.opts.until or (not is_known(status) and "unknown" in self.opts.until):
             self._finish(t, ExitCode.OK)
         elif status in TERMINAL:
             self._finish(t, state_exit_code(status))

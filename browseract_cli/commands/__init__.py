@@ -15,6 +15,13 @@ from browseract_cli.exit_codes import ExitCode
 from browseract_cli.sanitize import clean
 
 
+def markup_mode() -> str | None:
+    """Help is styled by rich only on a terminal; off a terminal rich is never imported."""
+    from browseract_cli.render import styling_wanted
+
+    return "rich" if styling_wanted(sys.stdout, no_color="--no-color" in sys.argv) else None
+
+
 class Terminated(BaseException):
     """Raised by the SIGTERM handler so that cleanup (finally blocks, result records) runs."""
 

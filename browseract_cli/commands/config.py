@@ -7,10 +7,13 @@ from typing import Annotated
 
 import typer
 
-from browseract_cli.commands import app_context, run_and_exit
+from browseract_cli.commands import app_context, markup_mode, run_and_exit
 from browseract_cli.context import AppContext
 
 config_app = typer.Typer(
+    name="config",
+    add_completion=False,
+    rich_markup_mode=markup_mode(),  # type: ignore[arg-type]
     help="Store the API key and settings (TOML file, one table per profile).",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},

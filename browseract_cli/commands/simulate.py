@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from browseract_cli.commands import app_context, run_and_exit
+from browseract_cli.context import AppContext
+
+if TYPE_CHECKING:
+    from browseract_cli.api import ApiClient
 
 SIMULATE_EPILOG = (
     "\b\nBuilt-in tasks: demo-finished, demo-failed, demo-canceled, demo-paused, demo-flaky,\n"
@@ -18,7 +22,11 @@ SIMULATE_EPILOG = (
     "  browseract status demo-finished\n"
     "  browseract simulate --scenario tasks.toml --api-key sim-key"
 )
-DEMO_EPILOG = "Needs no API key and no network beyond loopback; takes about 15 seconds."
+DEMO_EPILOG = (
+    "Needs no API key and no network beyond loopback; takes about 10 seconds and exits 0\n"
+    "whatever the demo tasks do (Ctrl-C: 130)."
+)
+EPILOGS = {"simulate": SIMULATE_EPILOG, "demo": DEMO_EPILOG}
 
 
 def simulate(
@@ -73,4 +81,104 @@ def simulate(
 def demo(ctx: typer.Context) -> None:
     """Try browseract offline: a local simulator and a real watch of demo tasks."""
     app_ctx = app_context(ctx)
-    run_and_exit(app_ctx, lambda: 0)
+    run_and_exit(app_ctx, lambda: run_demo(app_ctx))
+
+
+# What the demo watches, and what each task shows off.
+DEMO_WATCH: dict[str, str] = {
+    "demo-finished": "runs for a few seconds, then finishes",
+    "demo-failed": "runs, then fails",
+    "demo-flaky": "finishes, but the API answers 503 and 429 along the way",
+    "demo-paused": "stops at 'paused', waiting for a person (the goal here: --until paused)",
+}
+DEMO_INTERVAL = 1.0
+DEMO_TIMEOUT = 30.0
+# Task outcomes the demo explains and still exits 0 for (its point is to show them).
+_TASK_OUTCOMES = frozenset({0, 10, 11, 12, 13, 14, 124})
+
+
+def run_demo(app_ctx: AppContext) -> int:
+    """A simulator on a free loopback port and a real `watch` against it, explained.
+
+    Nothing of the user's setup is read or changed: the watch gets its own settings (the
+    simulator's URL, a random per-run key, an empty temporary config dir) and never uses a proxy.
+    The simulator shares the app's clock, so tests with a fake clock run the demo instantly.
+    """
+    import secrets
+    import tempfile
+
+    from browseract_cli.commands.watch import run_watch
+    from browseract_cli.errors import ApiError
+    from browseract_cli.exit_codes import MEANINGS, ExitCode
+    from browseract_cli.simulator import SimServer
+    from browseract_cli.watcher import Tracked, WatchOptions
+
+    out = app_ctx.out  # styling follows the user's terminal, NO_COLOR and --no-color
+    key = "demo-" + secrets.token_hex(16)
+    try:
+        server = SimServer("127.0.0.1", 0, api_key=key, clock=app_ctx.clock)
+    except OSError as exc:
+        raise ApiError("network", f"cannot start the local simulator on 127.0.0.1: {exc.strerror or exc}",
+                       hint="the demo needs a free loopback port") from None
+    ids = list(DEMO_WATCH)
+    width = max(map(len, ids))
+    tasks: list[Tracked] = []
+    with tempfile.TemporaryDirectory(prefix="browseract-demo-") as config_dir, server:
+        env = {"BROWSERACT_BASE_URL": server.url, "BROWSERACT_API_KEY": key,
+               "BROWSERACT_CONFIG_DIR": config_dir}
+        demo_ctx = _DemoContext(env=env, stdin=app_ctx.stdin, stdout=app_ctx.stdout, stderr=app_ctx.stderr,
+                                clock=app_ctx.clock, wall=app_ctx.wall, sleep=app_ctx.sleep,
+                                uniform=app_ctx.uniform)
+        demo_ctx.no_color, demo_ctx.verbose = app_ctx.no_color, app_ctx.verbose
+        demo_ctx._out = out  # the same streams and styling as the user's command
+        out.line(f"browseract demo: a simulated BrowserAct API is running at {server.url}")
+        out.line("(on this machine only: no account, no API key, no network needed).")
+        out.line("")
+        out.line("Now watching four demo tasks, exactly as this command would:")
+        out.line(f"  browseract watch --interval {DEMO_INTERVAL:g} --until paused {' '.join(ids)}")
+        for task_id, what in DEMO_WATCH.items():
+            out.line(f"  {task_id:<{width}}  {what}")
+        out.line("Each state change is printed as it happens; a failed poll is retried, not fatal.")
+        out.line("")
+        opts = WatchOptions(task_ids=ids, interval=DEMO_INTERVAL, timeout=DEMO_TIMEOUT,
+                            until=frozenset({"paused"}))
+        code = run_watch(opts, demo_ctx, "human", tasks_out=tasks)
+    if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
+        out.info("demo stopped; its simulator is gone, so there is nothing to resume.")
+        return code
+    out.line("")
+    out.line("What happened:")
+    for t in tasks:
+        status = t.status or "not seen"
+        note = ""
+        if t.task_id == "demo-flaky" and t.exit_code == 0:
+            note = "  (the 503 and 429 answers were missed polls, not the end)"
+        elif t.status == "paused" and t.exit_code == 0:
+            note = "  (reached --until paused; without it, watch keeps waiting for a person)"
+        out.line(f"  {t.task_id:<{width}}  {status:<8}  exit {t.exit_code}{note}")
+    out.line("")
+    culprits = [t.task_id for t in tasks if t.exit_code == code]
+    because = (f": with several tasks the most severe outcome wins ({', '.join(culprits)})"
+               if code and culprits else "")
+    meaning = MEANINGS.get(code, "")  # type: ignore[call-overload]
+    out.line(f"So `browseract watch` would exit {code} ({meaning}){because}.")
+    out.line("Exit codes of watch: 0 finished (or an --until state reached), 10 failed, 11 canceled,")
+    out.line("124 --timeout expired (the task is not canceled), 66 task not found, 77 API key rejected,")
+    out.line("69/75/76 API unreachable, rate limited or answering badly for longer than --max-outage,")
+    out.line("130 Ctrl-C. `browseract --help` lists them all; scripts can test them: `watch ID && next-step`.")
+    if code not in _TASK_OUTCOMES:
+        out.info("the demo could not complete: the local simulator did not answer as expected")
+        return code
+    out.line("The demo itself exits 0. Next: `browseract simulate` keeps a simulator running for your")
+    out.line("own experiments; with a real key, `browseract config set-key`, then `browseract watch TASK_ID`.")
+    return 0
+
+
+class _DemoContext(AppContext):
+    """The demo's own settings; its client talks to loopback directly, never through a proxy."""
+
+    def make_client(self, pool_size: int = 4, **kwargs: Any) -> ApiClient:
+        client = super().make_client(pool_size, **kwargs)
+        # HTTP(S)_PROXY from the environment could otherwise route loopback traffic elsewhere.
+        client._session_or_new().trust_env = False
+        return client

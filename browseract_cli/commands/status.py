@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import typer
 
@@ -20,10 +19,10 @@ EPILOG = (
     "\n\b\nExit: 0 finished, 10 failed, 11 canceled, 12 paused, 13 unknown, 14 in progress;\n"
     "several tasks: the most severe. `browseract --help` lists every code."
 )
+EPILOGS = {"status": EPILOG}
 
 
-@dataclass(frozen=True)
-class StatusOptions:
+class StatusOptions(NamedTuple):
     task_ids: list[str]
     mode: str  # "human", "json" or "quiet"
     exit_zero: bool
@@ -86,7 +85,9 @@ def run_status(opts: StatusOptions, app_ctx: AppContext) -> int:
                 out.warn(f"{clean(task_id, 80)}: unrecognised status {clean(state.status, 80)!r}, "
                          "treated as 'unknown' (exit 13)")
             rows.append(TaskRow(task_id, state.status, int(state_exit_code(state.status))))
-    shown = rows if opts.mode == "json" else [r for r in rows if r.status is not None]
+    # -q keeps the ID<TAB>STATUS form whenever several tasks were asked for (the renderer skips
+    # failed lookups itself), so one success among failures is never a bare, ambiguous word.
+    shown = rows if opts.mode in ("json", "quiet") else [r for r in rows if r.status is not None]
     if shown:
         out.status_rows(shown, opts.mode)
     if opts.exit_zero and all(r.error is None for r in rows):

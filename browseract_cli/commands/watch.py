@@ -22,6 +22,7 @@ EPILOG = (
     "66 not found after --not-found-grace, 77 key rejected, 69/75/76 outage longer than\n"
     "--max-outage, 130 Ctrl-C, 143 SIGTERM; several tasks: the most severe."
 )
+EPILOGS = {"watch": EPILOG}
 
 STATES = ("created", "running", "pausing", "paused", "finished", "failed", "canceled", "unknown")
 
@@ -81,7 +82,8 @@ def watch(
     run_and_exit(app_ctx, go)
 
 
-def run_watch(opts, app_ctx: AppContext, mode: str) -> int:  # type: ignore[no-untyped-def]
+def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None) -> int:  # type: ignore[no-untyped-def]
+    """Watch and report; returns the exit code. ``tasks_out`` (for `demo`) receives the Tracked tasks."""
     from browseract_cli.commands import Terminated
     from browseract_cli.errors import ConfigError
     from browseract_cli.exit_codes import ExitCode
@@ -100,6 +102,8 @@ def run_watch(opts, app_ctx: AppContext, mode: str) -> int:  # type: ignore[no-u
         return int(err.exit_code)
     watch = Watch(opts, client, reporter, clock=app_ctx.clock, wall=app_ctx.wall,
                   sleep=app_ctx.sleep, uniform=app_ctx.uniform)
+    if tasks_out is not None:
+        tasks_out.extend(watch.tasks)
     interrupted = False
     with client:
         try:
@@ -108,9 +112,15 @@ def run_watch(opts, app_ctx: AppContext, mode: str) -> int:  # type: ignore[no-u
             interrupted = True
             code = ExitCode.INTERRUPTED if isinstance(stop, KeyboardInterrupt) else ExitCode.TERMINATED
             watch.end_all(code)
-        finally:
-            if not interrupted and any(not t.done for t in watch.tasks):
-                watch.end_all(ExitCode.INTERNAL)  # an unexpected error: still one result per task
+        except BrokenPipeError:
+            raise  # stdout is gone: nothing more can be shown (141)
+        except BaseException:
+            # A bug: still one result per task, and the live display stopped (cursor shown again).
+            try:
+                watch.end_all(ExitCode.INTERNAL)
+            finally:
+                reporter.close(watch.tasks, int(ExitCode.INTERNAL), False)
+            raise
     reporter.close(watch.tasks, int(code), interrupted)
     github_actions(watch.tasks, app_ctx.out, app_ctx.env)
     return int(code)
