@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import NamedTuple
 
 from browseract_cli.errors import ApiError
@@ -11,6 +12,9 @@ from browseract_cli.sanitize import clean
 
 MAX_BODY = 1024 * 1024  # 1 MiB
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+# JSON may escape lone UTF-16 surrogates ("\ud800"); no output stream can encode them.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _BUSINESS_KIND = {401: "auth", 99002: "auth", 10112: "not_found", 99001: "bad_request"}
 
@@ -56,7 +60,7 @@ def classify(http_status: int, body: bytes, content_type: str = "") -> TaskState
     if http_status >= 400:
         return _error(kind_for_http_status(http_status), f"HTTP {http_status}", http_status)
     if http_status == 200 and doc is not None and type(doc.get("status")) is str:
-        return TaskState(doc["status"])
+        return TaskState(_text(doc["status"]))
     return _error("server", _describe_bad_body(http_status, body, content_type, doc), http_status)
 
 
@@ -71,6 +75,11 @@ def parse_json_object(body: bytes) -> dict | None:
     return doc if isinstance(doc, dict) else None
 
 
+def _text(value: str) -> str:
+    """Server text that can be written anywhere: lone surrogates become U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
 def _envelope_error(http_status: int, code: int, doc: dict) -> ApiError:
     # Unlisted business codes go by HTTP status; inside a 2xx that is a bad answer (76).
     kind = _BUSINESS_KIND.get(code) or kind_for_http_status(http_status)
@@ -78,10 +87,10 @@ def _envelope_error(http_status: int, code: int, doc: dict) -> ApiError:
     trace = doc.get("traceId")
     return _error(
         kind,
-        msg if isinstance(msg, str) and msg else f"error code {code}",
+        _text(msg) if isinstance(msg, str) and msg else f"error code {code}",
         http_status,
         code=code,
-        trace_id=trace if isinstance(trace, str) and trace else None,
+        trace_id=_text(trace) if isinstance(trace, str) and trace else None,
         # A business code that decided the outcome (10112, 401...) is final, whatever the status.
         retryable=code not in _BUSINESS_KIND and http_status in RETRY_STATUSES,
     )

@@ -50,6 +50,10 @@ class BaseReporter:
     def tick(self, tasks: Sequence[Tracked], now: float) -> None: ...
 
     def close(self, tasks: Sequence[Tracked], code: int, interrupted: bool) -> None:
+        timed_out = [t for t in tasks if t.exit_code == 124]
+        if timed_out and not interrupted:
+            self.out.info(f"--timeout expired before {len(timed_out)} task(s) ended; "
+                          "they keep running on the server (watching never cancels a task)")
         if interrupted:
             # Only the tasks the interruption cut short still need watching.
             pending = [t for t in tasks if t.exit_code == code] or list(tasks)
@@ -184,7 +188,9 @@ class LiveReporter(PlainReporter):
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(title=summary_line(tasks, code), title_justify="left", box=None, header_style="bold")
+        # The summary goes on its own line: as the table's title it would wrap at the table's width.
+        self.out.console().print(Text(summary_line(tasks, code), style="bold"))
+        table = Table(box=None, header_style="bold")
         for column in ("TASK", "STATUS", "EXIT", "ELAPSED", "POLLS"):
             table.add_column(column)
         for t in tasks:

@@ -68,7 +68,11 @@ def run_set_key(app_ctx: AppContext, *, force_stdin: bool, verify: bool) -> int:
                          hint="paste the key from the BrowserAct dashboard (Integrations > API keys)")
     settings = app_ctx.settings(validate=False)
     if verify:
-        code = _live_check(app_ctx, settings.base_url.value or config_store.DEFAULT_BASE_URL, key)
+        # Validated like every other use: the key never travels to a refused (e.g. http://) URL.
+        url_setting = settings.base_url
+        url = config_store.check_base_url(url_setting.value or config_store.DEFAULT_BASE_URL,
+                                          url_setting.detail or url_setting.source)
+        code = _live_check(app_ctx, url, key)
         if code:
             app_ctx.out.info("the key was not stored")
             return code

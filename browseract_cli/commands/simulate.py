@@ -123,7 +123,7 @@ def run_demo(app_ctx: AppContext) -> int:
     ids = list(DEMO_WATCH)
     width = max(map(len, ids))
     tasks: list[Tracked] = []
-    with tempfile.TemporaryDirectory(prefix="browseract-demo-") as config_dir, server:
+    with server, tempfile.TemporaryDirectory(prefix="browseract-demo-") as config_dir:
         env = {"BROWSERACT_BASE_URL": server.url, "BROWSERACT_API_KEY": key,
                "BROWSERACT_CONFIG_DIR": config_dir}
         demo_ctx = _DemoContext(env=env, stdin=app_ctx.stdin, stdout=app_ctx.stdout, stderr=app_ctx.stderr,
@@ -149,28 +149,29 @@ def run_demo(app_ctx: AppContext) -> int:
     out.line("")
     out.line("What happened:")
     for t in tasks:
-        status = t.status or "not seen"
         note = ""
         if t.task_id == "demo-flaky" and t.exit_code == 0:
-            note = "  (the 503 and 429 answers were missed polls, not the end)"
+            note = "503/429 answers: missed polls, not the end"
         elif t.status == "paused" and t.exit_code == 0:
-            note = "  (reached --until paused; without it, watch keeps waiting for a person)"
-        out.line(f"  {t.task_id:<{width}}  {status:<8}  exit {t.exit_code}{note}")
+            note = "reached --until paused (else: waits on)"
+        out.line(f"  {t.task_id:<{width}}  {t.status or 'not seen':<8}  exit {t.exit_code:<3}  {note}".rstrip())
     out.line("")
     culprits = [t.task_id for t in tasks if t.exit_code == code]
-    because = (f": with several tasks the most severe outcome wins ({', '.join(culprits)})"
-               if code and culprits else "")
     meaning = MEANINGS.get(code, "")  # type: ignore[call-overload]
-    out.line(f"So `browseract watch` would exit {code} ({meaning}){because}.")
-    out.line("Exit codes of watch: 0 finished (or an --until state reached), 10 failed, 11 canceled,")
-    out.line("124 --timeout expired (the task is not canceled), 66 task not found, 77 API key rejected,")
-    out.line("69/75/76 API unreachable, rate limited or answering badly for longer than --max-outage,")
-    out.line("130 Ctrl-C. `browseract --help` lists them all; scripts can test them: `watch ID && next-step`.")
+    out.line(f"So the watch above would exit {code} ({meaning})" + (":" if code and culprits else "."))
+    if code and culprits:
+        out.line(f"with several tasks the most severe outcome wins (here {', '.join(culprits)}).")
+    out.line("Exit codes of watch: 0 finished (or an --until state reached), 10 failed,")
+    out.line("11 canceled, 124 --timeout expired (the task is not canceled), 66 not found,")
+    out.line("77 API key rejected, 69/75/76 API unreachable, rate limited or answering")
+    out.line("badly for longer than --max-outage, 130 Ctrl-C (`browseract --help` has all).")
+    out.line('In a script: browseract watch --timeout 30m "$TASK_ID" && next-step')
     if code not in _TASK_OUTCOMES:
         out.info("the demo could not complete: the local simulator did not answer as expected")
         return code
-    out.line("The demo itself exits 0. Next: `browseract simulate` keeps a simulator running for your")
-    out.line("own experiments; with a real key, `browseract config set-key`, then `browseract watch TASK_ID`.")
+    out.line("")
+    out.line("The demo itself exits 0. Next: `browseract simulate` keeps a simulator running;")
+    out.line("with a real key: `browseract config set-key`, then `browseract watch TASK_ID`.")
     return 0
 
 

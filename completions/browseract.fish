@@ -1,0 +1,1 @@
+complete --command browseract --no-files --arguments "(env _BROWSERACT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) browseract)" --condition "env _BROWSERACT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) browseract"
