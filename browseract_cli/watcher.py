@@ -206,8 +206,13 @@ class Watch:
         if self.opts.max_outage and now - t.outage_since >= self.opts.max_outage:
             self._finish(t, err.exit_code, err)
             return
-        wait = max(self.opts.interval, err.retry_after if err.retry_after is not None
-                   else backoff_delay(t.failures - 1, self.uniform, self.client.policy))
+        if err.retry_after is not None:
+            wait = max(self.opts.interval, err.retry_after)  # the server's wish, never faster than --interval
+        else:
+            wait = backoff_delay(t.failures - 1, self.uniform, self.client.policy)
+            if self.opts.max_outage:  # one last poll when the outage reaches --max-outage, not a backoff later
+                wait = min(wait, t.outage_since + self.opts.max_outage - now)
+            wait = max(self.opts.interval, wait)
         t.next_due = now + wait
         self.report.retry(t, err, wait)
 

@@ -134,7 +134,8 @@ CASES: list[tuple[str, int, bytes, str | int]] = [
     ("status-case", 200, b'{"Status": "finished"}', 76),
     ("invalid-utf8", 200, b'{"status": "fin\xffished"}', 76),
     ("utf16", 200, status_body("finished").decode().encode("utf-16"), 76),
-    ("lone-surrogate-escape", 200, b'{"status": "\\ud800"}', "\ud800"),
+    ("lone-surrogate-escape", 200, b'{"status": "q\\ud800x"}', "q\ufffdx"),
+    ("surrogate-pair-escape", 200, b'{"status": "\\ud83d\\ude00"}', "\U0001f600"),
     ("deep-array", 200, b"[" * 200_000 + b"]" * 200_000, 76),
     ("deep-object", 200, b'{"a":' * 100_000 + b"1" + b"}" * 100_000, 76),
     ("deep-inside-valid", 200, b'{"status": "running", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 76),
@@ -176,6 +177,13 @@ def test_envelope_carries_code_msg_and_trace_id() -> None:
     assert err.hint
     assert err.to_json() == {"kind": "not_found", "http_status": 400, "code": 10112,
                              "msg": "Task is not exist.", "trace_id": "abc123"}
+
+
+def test_lone_surrogates_in_envelope_text_are_replaced() -> None:
+    err = classify(400, b'{"code": 10112, "msg": "m\\udfffm", "traceId": "t\\ud800"}', JSON)
+    assert isinstance(err, ApiError)
+    assert (err.msg, err.trace_id) == ("m\ufffdm", "t\ufffd")
+    err.msg.encode("utf-8")  # writable to any UTF-8 stream
 
 
 @pytest.mark.parametrize(("msg", "trace"), [("", ""), (None, None), (5, 7), ([1], {"a": 1})])

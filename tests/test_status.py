@@ -579,6 +579,17 @@ def test_connection_refused_is_69(cli) -> None:
     assert doc["error"]["kind"] == "network" and doc["error"]["http_status"] is None
 
 
+def test_verbose_logs_requests_to_stderr_with_the_key_redacted(cli, make_sim) -> None:
+    sim = one_task(make_sim, [{"http": 503}, {"status": "finished"}])
+    run = cli("-v", "status", "-q", "t1", expect=0, base_url=sim.url)
+    assert run.stdout == "finished\n"  # the log is not data
+    assert "> GET" in run.stderr and "< HTTP 503" in run.stderr and "< HTTP 200" in run.stderr
+    assert "Bearer ****" in run.stderr
+    run = cli("-v", "status", "t1", expect=77, base_url=sim.url,
+              env={"BROWSERACT_API_KEY": "ba_wrong_key_0123456789"})
+    assert "ba_wrong_key_0123456789" not in run.stderr
+
+
 # --------------------------------------------------------------------------- hostile server text
 
 
@@ -610,6 +621,19 @@ def test_rich_markup_in_server_text_is_shown_literally(cli, make_sim) -> None:
     run = cli("status", "m", "s", expect=66, base_url=sim.url)
     assert "[link=http://evil.example]click[/link] [bold red]x" in run.stderr
     assert "[blink]queued[/blink]" in run.stdout
+
+
+@pytest.mark.parametrize("mode", [(), ("--json",), ("-q",)], ids=["human", "json", "quiet"])
+def test_lone_surrogate_escapes_from_the_server_do_not_crash(cli, make_sim, mode) -> None:
+    sim = make_sim({
+        "s": [{"body": '{"status": "q\\ud800x"}', "content_type": "application/json"}],
+        "m": [{"body": '{"code": 10112, "msg": "m\\udfffm", "traceId": "t\\ud800"}', "http": 400,
+               "content_type": "application/json"}],
+    })
+    run = cli("status", *mode, "s", expect=13, base_url=sim.url)
+    assert "q\ufffdx" in run.stdout
+    run = cli("status", *mode, "m", expect=66, base_url=sim.url)
+    assert "m\ufffdm" in run.stderr and "t\ufffd" in run.stderr
 
 
 def test_huge_msg_is_capped(cli, make_sim) -> None:

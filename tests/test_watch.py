@@ -299,14 +299,14 @@ def test_unexpected_error_is_exit_1_with_results(cli, make_sim, clock, monkeypat
     from browseract_cli.watcher import Watch
 
     def boom(self, *args):  # type: ignore[no-untyped-def]
-        raise RuntimeError("a bug")
+        raise RuntimeError("secret detail")
 
     monkeypatch.setattr(Watch, "_handle", boom)
     sim = make_sim({"t": steps("running")}, clock=clock)
     run = cli("watch", "--json", "t", "u", expect=1, base_url=sim.url, clock=clock)
     res = results(run.stdout)
     assert {r["exit_code"] for r in res.values()} == {1}
-    assert "internal error" in run.stderr and "a bug" not in run.stderr
+    assert "internal error" in run.stderr and "secret detail" not in run.stderr
 
 
 # --------------------------------------------------------------------------- several tasks
