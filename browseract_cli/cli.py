@@ -131,6 +131,9 @@ def main() -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     else:
         code = 0
+    # The outcome is decided: a late Ctrl-C or SIGTERM must not turn it into a traceback at shutdown.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError, OSError):
