@@ -1,7 +1,5 @@
 """The `browseract` app: global options, command registration and the process entry point."""
 
-from __future__ import annotations
-
 import os
 import signal
 import sys

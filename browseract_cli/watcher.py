@@ -146,6 +146,7 @@ class Watch:
     # -- polls ------------------------------------------------------------------------------
 
     def _poll(self, due: list[Tracked]) -> None:
+        started = self.clock()  # the cadence counts from when a poll starts, not when it ends
         if len(due) == 1:
             outcomes = [(due[0], self._fetch(due[0].task_id))]
         else:
@@ -153,7 +154,7 @@ class Watch:
                 self._pool = _Pool(min(MAX_WORKERS, len(self.tasks)), self._fetch)
             outcomes = self._pool.map(due)
         for t, outcome in outcomes:
-            self._handle(t, outcome, self.clock())
+            self._handle(t, outcome, self.clock(), started)
             if self.opts.fail_fast and t.done and t.exit_code != 0:
                 self._stop_others()
                 return
@@ -164,8 +165,9 @@ class Watch:
         except ApiError as err:
             return err
 
-    def _handle(self, t: Tracked, outcome: TaskState | ApiError, now: float) -> None:
-        t.next_due = now + self.opts.interval
+    def _handle(self, t: Tracked, outcome: TaskState | ApiError, now: float,
+                started: float | None = None) -> None:
+        t.next_due = (now if started is None else started) + self.opts.interval
         if isinstance(outcome, ApiError):
             self._handle_error(t, outcome, now)
             return

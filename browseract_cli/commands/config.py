@@ -1,7 +1,5 @@
 """`browseract config`: store the API key safely, show and change settings, check the setup."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated
 

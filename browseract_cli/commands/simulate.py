@@ -1,7 +1,5 @@
 """`browseract simulate` and `browseract demo`: thin wrappers over simulator.py."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -178,7 +176,7 @@ def run_demo(app_ctx: AppContext) -> int:
 class _DemoContext(AppContext):
     """The demo's own settings; its client talks to loopback directly, never through a proxy."""
 
-    def make_client(self, pool_size: int = 4, **kwargs: Any) -> ApiClient:
+    def make_client(self, pool_size: int = 4, **kwargs: Any) -> "ApiClient":
         client = super().make_client(pool_size, **kwargs)
         # HTTP(S)_PROXY from the environment could otherwise route loopback traffic elsewhere.
         client._session_or_new().trust_env = False

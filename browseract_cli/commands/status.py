@@ -1,7 +1,5 @@
 """`browseract status`: look tasks up once; the exit code says their state."""
 
-from __future__ import annotations
-
 from typing import Annotated, NamedTuple
 
 import typer

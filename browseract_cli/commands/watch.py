@@ -1,7 +1,5 @@
 """`browseract watch`: wait until tasks are done, through network trouble, then exit with the outcome."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
