@@ -35,14 +35,17 @@ def parse_retry_after(value: str | None, now_wall: float) -> float | None:
     if text.isascii() and text.isdigit():
         seconds = float(int(text))
     else:
+        from datetime import UTC
         from email.utils import parsedate_to_datetime
 
         try:
             when = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError, OverflowError):
             return None
-        if when is None or when.tzinfo is None:
+        if when is None:
             return None
+        if when.tzinfo is None:  # asctime() dates and "-0000" carry no zone: HTTP dates are GMT
+            when = when.replace(tzinfo=UTC)
         try:
             seconds = when.timestamp() - now_wall
         except (OverflowError, OSError, ValueError):

@@ -14,6 +14,8 @@ and returns whether the connection may serve another request (keep-alive). The f
 build the common ones. ``FaultServer(*faults)`` answers the n-th request with the n-th fault (the
 last one repeats); ``FaultServer(choose=fn)`` asks ``fn(request)`` for the fault each time;
 ``set_faults(...)`` swaps the script of a running server (fuzzing reuses one server).
+``ssl_context=`` serves TLS (a trustme certificate); ``hangup_on_accept=True`` closes every
+connection after its first bytes, before any answer (with TLS: an EOF in the handshake).
 """
 
 from __future__ import annotations
@@ -57,13 +59,14 @@ class FaultServer:
 
     def __init__(self, *faults: Fault, choose: Callable[[Request], Fault] | None = None,
                  ssl_context: ssl.SSLContext | None = None, lifetime_s: float = 60.0,
-                 backlog: int = 64) -> None:
+                 backlog: int = 64, hangup_on_accept: bool = False) -> None:
         self._lock = threading.Lock()
         self._faults: Sequence[Fault] = faults
         self._choose = choose
         if not faults and choose is None:
             self._faults = (respond(),)
         self.ssl_context = ssl_context
+        self.hangup_on_accept = hangup_on_accept  # close before answering anything (TLS: EOF)
         self.lifetime_s = lifetime_s
         self._stop = threading.Event()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -94,6 +97,7 @@ class FaultServer:
     def stop(self) -> None:
         """Stop accepting, cut every open connection and wait (bounded) for the threads."""
         self._stop.set()
+        _shutdown(self._sock)  # wakes a blocked accept() at once (Linux)
         with self._lock:
             conns = list(self._open)
         for conn in conns:
@@ -173,6 +177,10 @@ class FaultServer:
     def _serve_connection(self, conn: socket.socket, conn_index: int) -> None:
         raw_conn = conn
         try:
+            if self.hangup_on_accept:
+                conn.settimeout(0.5)
+                conn.recv(65536)  # take what was sent (a TLS hello): close with FIN, not RST
+                return
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.ssl_context is not None:
                 conn.settimeout(5)
@@ -406,12 +414,13 @@ def short_body(declared: int = 1000, body: bytes = b'{"status":"finished"}') -> 
     return fault
 
 
-def endless_chunked(chunk: bytes = b'{"status":"' + b"x" * 16_000) -> Fault:
-    """A chunked 200 that never ends (bounded by the client hanging up, stop or STREAM_CAP)."""
+def endless_chunked(chunk: bytes = b'{"status":"' + b"x" * 16_000, *, status: int = 200,
+                    headers: Sequence[tuple[str, str]] = ()) -> Fault:
+    """A chunked answer that never ends (bounded by the client hanging up, stop or STREAM_CAP)."""
 
     def fault(conn: socket.socket, request: Request, server: FaultServer) -> bool:
-        hdrs = [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")]
-        _send(conn, _head(200, hdrs, "OK"))
+        hdrs = [*headers, ("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")]
+        _send(conn, _head(status, hdrs, "OK"))
         frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
         sent = 0
         while sent < STREAM_CAP and not server.stopping():
