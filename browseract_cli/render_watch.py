@@ -126,7 +126,7 @@ class PlainReporter(BaseReporter):
         if t.error is not None:
             self.out.error(t.error, t.task_id)
         self.out.line(f"{self._stamp()} {clean(t.task_id, 120)} {shown_status(t)}: exit {t.exit_code} "
-                      f"(elapsed {duration(elapsed)}, {t.polls} polls)")
+                      f"(elapsed {duration(elapsed)}, {_count(t.polls, 'poll')})")
 
     def close(self, tasks: Sequence[Tracked], code: int, interrupted: bool) -> None:
         if len(tasks) > 1:
@@ -233,7 +233,11 @@ def summary_line(tasks: Sequence[Tracked], code: int) -> str:
         key = shown_status(t) if t.status is not None else "not seen"
         counts[key] = counts.get(key, 0) + 1
     parts = ", ".join(f"{n} {word}" for word, n in counts.items())
-    return f"{len(tasks)} tasks: {parts}; exit {code}"
+    return f"{_count(len(tasks), 'task')}: {parts}; exit {code}"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def github_actions(tasks: Sequence[Tracked], out: Output, env: Mapping[str, str]) -> None:

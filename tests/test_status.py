@@ -510,10 +510,7 @@ BAD_BODIES = {
 }
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(
-        strict=True, reason="api.py _attempt: len(body) on the None of an oversized body -> TypeError, exit 1"))
-    if n == "huge" else n for n in BAD_BODIES])
+@pytest.mark.parametrize("name", list(BAD_BODIES))
 def test_bad_200_body_is_76_no_traceback_no_retry(cli, make_sim, name: str) -> None:
     body, ctype = BAD_BODIES[name]
     sim = one_task(make_sim, [{"body": body, "content_type": ctype}])

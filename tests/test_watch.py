@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from browseract_cli.simulator import STATUS_PATH
-from tests.conftest import FakeClock
 
 START = 1000.0  # FakeClock's start
 ISO_AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -609,6 +608,6 @@ def test_several_tasks_share_a_small_pool(cli, make_sim, clock):
     assert sim.connections_opened <= 8
 
 
-def test_fake_clock_sanity(clock: FakeClock):
+def test_fake_clock_sanity(clock):
     clock.sleep(1.5)
     assert clock() == START + 1.5
