@@ -13,9 +13,6 @@ from browseract_cli.sanitize import clean
 MAX_BODY = 1024 * 1024  # 1 MiB
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
-# JSON may escape lone UTF-16 surrogates ("\ud800"); no output stream can encode them.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
 _BUSINESS_KIND = {401: "auth", 99002: "auth", 10112: "not_found", 99001: "bad_request"}
 
 HINTS = {
@@ -69,7 +66,7 @@ def parse_json_object(body: bytes) -> dict | None:
     if not body or len(body) > MAX_BODY:
         return None
     try:
-        doc = json.loads(body.decode("utf-8-sig"))
+        doc = json.loads((body[3:] if body.startswith(b"\xef\xbb\xbf") else body).decode("utf-8"))
     except (ValueError, RecursionError, UnicodeDecodeError):
         return None
     return doc if isinstance(doc, dict) else None
@@ -77,7 +74,10 @@ def parse_json_object(body: bytes) -> dict | None:
 
 def _text(value: str) -> str:
     """Server text that can be written anywhere: lone surrogates become U+FFFD."""
-    return _LONE_SURROGATE.sub("\ufffd", value)
+    # JSON may escape lone UTF-16 surrogates ("\ud800"); no output stream can encode them.
+    if value.isascii():  # the usual case: no regex compiled at start-up or here
+        return value
+    return re.sub("[\ud800-\udfff]", "\ufffd", value)
 
 
 def _envelope_error(http_status: int, code: int, doc: dict) -> ApiError:

@@ -7,21 +7,20 @@ import re
 from collections.abc import Iterable
 
 from browseract_cli.errors import UsageError
+from browseract_cli.sanitize import clean, has_control
 
 MAX_TASK_ID = 256
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
 _UNIT = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def check_task_id(task_id: str) -> str:
     """A task ID as the contract allows it: 1-256 characters, no control characters."""
-    shown = _CONTROL.sub("?", task_id[:40])
+    shown = clean(task_id, 40)
     if not task_id:
         raise UsageError("invalid task ID: it is empty")
     if len(task_id) > MAX_TASK_ID:
         raise UsageError(f"invalid task ID {shown!r}…: longer than {MAX_TASK_ID} characters")
-    if _CONTROL.search(task_id):
+    if has_control(task_id):
         raise UsageError(f"invalid task ID {shown!r}: it contains control characters")
     try:
         task_id.encode("utf-8")
@@ -54,7 +53,7 @@ def collect_task_ids(args: Iterable[str], stdin_lines: Iterable[str] | None) -> 
 
 def parse_duration(text: str, option: str) -> float:
     """Seconds from ``90``, ``2.5``, ``30s``, ``10m``, ``2h``; a UsageError for anything else."""
-    match = _DURATION.match(text)
+    match = re.match(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)?\s*$", text, re.IGNORECASE)
     if not match:
         raise UsageError(f"invalid duration for {option}: {text[:40]!r}",
                          hint="use seconds (90, 2.5) or a unit: 30s, 10m, 2h")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
-# C0 controls (tab and newline included), DEL and C1 controls; ESC starts every terminal escape.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# Unicode bidi overrides and isolates can disguise text on a terminal.
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+# Removed by str.translate (no regex to compile at start-up): C0 controls (tab and newline
+# included), DEL and C1 controls (ESC starts every terminal escape), and the Unicode bidi
+# overrides and isolates, which can disguise text on a terminal.
+CONTROL_CHARS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)])
+_DROP = {**CONTROL_CHARS, **dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F])}
 DEFAULT_MAX = 200
 
 
@@ -17,10 +16,14 @@ def clean(value: object, max_len: int = DEFAULT_MAX) -> str:
     rich markup is escaped separately, where rich is used (render.py).
     """
     text = value if isinstance(value, str) else str(value)
-    text = _BIDI.sub("", _CONTROL.sub("", text))
+    text = text.translate(_DROP)
     if len(text) > max_len:
         text = text[: max_len - 1] + "…"
     return text
+
+
+def has_control(text: str) -> bool:
+    return text.translate(CONTROL_CHARS) != text
 
 
 def mask_key(key: str | None) -> str:

@@ -60,7 +60,7 @@ from socket_faults import (
     status_line,
 )
 
-from browseract_cli import api
+from browseract_cli import transport
 from browseract_cli.api import ApiClient, Timeouts
 from browseract_cli.classify import TaskState
 from browseract_cli.context import AppContext
@@ -820,7 +820,7 @@ def test_the_watchdog_is_one_thread_and_forgets_finished_requests(
         assert client.get_task_status("t") == TaskState("running")
     watchdogs = [t for t in threading.enumerate() if t.name == "browseract-deadline"]
     assert len(watchdogs) == 1
-    assert not api._WATCHDOG._active  # nothing kept per request
+    assert not transport.WATCHDOG._active  # nothing kept per request
     assert sim.connections_opened == 1  # cutting nothing: the connection was reused throughout
 
 
