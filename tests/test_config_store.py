@@ -793,3 +793,19 @@ def test_sigkill_mid_write_leaves_valid_file(tmp_path: Path) -> None:
     assert all(n.startswith(".config.") and n.endswith(".tmp") for n in leftovers)
     cs.update(path, "p", "api_key", "key-final")
     assert cs.load(path)["profiles"]["p"]["api_key"] == "key-final"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the XDG shortcut is Linux-only")
+@pytest.mark.parametrize("xdg", [None, "", "relative/dir", "/tmp/xdg-config"])
+def test_linux_config_dir_matches_platformdirs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                               xdg: str | None) -> None:
+    """config_dir() skips importing platformdirs on Linux; it must give the same answer."""
+    import platformdirs
+
+    monkeypatch.delenv("BROWSERACT_CONFIG_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if xdg is None:
+        monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+    assert cs.config_dir() == platformdirs.user_config_path("browseract")
