@@ -15,6 +15,13 @@ from browseract_cli.exit_codes import ExitCode
 from browseract_cli.sanitize import clean
 
 
+def long_running() -> None:
+    """Commands that may run for hours turn the cyclic GC back on (see __main__.py)."""
+    import gc
+
+    gc.enable()
+
+
 def markup_mode() -> str | None:
     """Help is styled by rich only on a terminal; off a terminal rich is never imported."""
     from browseract_cli.render import styling_wanted

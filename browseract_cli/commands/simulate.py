@@ -42,7 +42,10 @@ def simulate(
     def go() -> int:
         import ipaddress
 
+        from browseract_cli.commands import long_running
         from browseract_cli.errors import UsageError
+
+        long_running()
         from browseract_cli.simulator import SimServer, load_scenario
 
         try:

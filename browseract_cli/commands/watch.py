@@ -82,11 +82,13 @@ def watch(
 
 def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None) -> int:  # type: ignore[no-untyped-def]
     """Watch and report; returns the exit code. ``tasks_out`` (for `demo`) receives the Tracked tasks."""
-    from browseract_cli.commands import Terminated
+    from browseract_cli.commands import Terminated, long_running
     from browseract_cli.errors import ConfigError
     from browseract_cli.exit_codes import ExitCode
     from browseract_cli.render_watch import github_actions
     from browseract_cli.watcher import Tracked, Watch
+
+    long_running()
 
     reporter = _reporter(app_ctx, mode, several=len(opts.task_ids) > 1)
     try:
