@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -48,6 +49,7 @@ class ApiClient:
         uniform: Callable[[float, float], float] = random.uniform,
         log: Callable[[str], None] | None = None,
         pool_size: int = 4,
+        key_source: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._key = api_key
@@ -55,9 +57,14 @@ class ApiClient:
         self.policy = policy
         self.clock, self.wall, self.sleep, self.uniform = clock, wall, sleep, uniform
         self._log = log
+        self._key_source = key_source  # e.g. "env BROWSERACT_API_KEY": named when the key is rejected
         self._pool_size = pool_size
         self._session: requests.Session | None = None
         netloc = urlsplit(self.base_url)
+        # Loopback (the simulator, tests) is always reached directly: HTTP(S)_PROXY from the
+        # environment would otherwise carry local traffic, key included, to the proxy.
+        self._direct = _is_loopback(netloc.hostname or "")
+        _mask_in_logs(api_key)
         self._host = clean(f"{netloc.hostname}:{netloc.port or (443 if netloc.scheme == 'https' else 80)}", 120)
 
     # -- public -----------------------------------------------------------------------------
@@ -160,6 +167,7 @@ class ApiClient:
                 timeout=(min(t.connect_s, overall), min(t.read_s, overall)),
                 allow_redirects=False,
                 stream=True,
+                proxies=dict(_NO_PROXY) if self._direct else None,  # a copy: requests fills it in
             )
         except Exception as exc:
             if _is_stale_connection(exc):
@@ -182,6 +190,9 @@ class ApiClient:
                     target = _location_host(redact(resp.headers.get("Location", ""), self._key))
                     if target:
                         outcome.msg += f" (to host {clean(target, 80)})"
+                if outcome.kind == "auth" and self._key_source:
+                    outcome.hint = (f"the key from {clean(self._key_source, 200)} was rejected; "
+                                    f"{HINTS['auth']}")
                 # A server (or a proxy, or an echo page) may reflect the Authorization header.
                 outcome.msg = redact(outcome.msg, self._key)
                 if outcome.trace_id is not None:
@@ -235,6 +246,8 @@ class ApiClient:
             what = "cannot resolve the host name"
         elif _caused_by(exc, "ConnectionRefusedError"):
             what = "connection refused"
+        elif isinstance(exc, requests.exceptions.ProxyError) or _caused_by(exc, "ProxyError"):
+            what = "cannot connect through the proxy (HTTPS_PROXY / HTTP_PROXY)"
         elif isinstance(exc, _StaleConnection) or _caused_by(
                 exc, "ProtocolError", "IncompleteRead", "ChunkedEncodingError", "RemoteDisconnected",
                 "ConnectionResetError", "BrokenPipeError", "InvalidChunkLength"):
@@ -251,8 +264,54 @@ class ApiClient:
             self._log(redact(line, self._key))
 
 
+class _RedactKeys:
+    """A logging filter that masks API keys in records (of urllib3 and requests, for embedders
+    and log capture; the CLI itself never configures logging)."""
+
+    def __init__(self) -> None:
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            try:
+                text = record.getMessage()
+            except Exception:  # a record that cannot format: let logging report it as usual
+                return True
+            if any(secret in text for secret in self.secrets):
+                for secret in self.secrets:
+                    text = redact(text, secret)
+                record.msg, record.args = text, None
+        return True
+
+
+_KEY_FILTER = _RedactKeys()
+
+
+def _mask_in_logs(key: str) -> None:
+    if not _KEY_FILTER.secrets:  # first client: attach the filter to the HTTP stack's loggers
+        for name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.response",
+                     "urllib3.poolmanager", "urllib3.util.retry", "requests"):
+            logging.getLogger(name).addFilter(_KEY_FILTER)
+    _KEY_FILTER.secrets.add(key)
+
+
 _TLS_HINT = ("check the system clock, a corporate proxy, or REQUESTS_CA_BUNDLE; "
              "certificate checks are never turned off")
+
+
+# requests keeps these None entries over the environment's proxies, then drops them: direct.
+_NO_PROXY = {"http": None, "https": None, "all": None}
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _location_host(location: str) -> str | None:

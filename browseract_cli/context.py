@@ -73,4 +73,5 @@ class AppContext:
             self.out.warn(warning)
         log = self.out.info if self.verbose else None
         return ApiClient(settings.base_url.value or "", key, clock=self.clock, wall=self.wall,
-                         sleep=self.sleep, uniform=self.uniform, log=log, pool_size=pool_size, **kwargs)
+                         sleep=self.sleep, uniform=self.uniform, log=log, pool_size=pool_size,
+                         key_source=settings.api_key.origin, **kwargs)

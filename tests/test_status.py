@@ -366,20 +366,27 @@ def test_wrong_key_is_77_at_once_with_a_set_key_hint(cli, sim) -> None:
     assert doc["error"]["kind"] == "auth" and doc["error"]["http_status"] == 401
 
 
-def test_rejected_key_message_names_its_source_once(cli, sim, canary: str, isolate_env: Path,
-                                                   monkeypatch) -> None:
+def test_rejected_key_hint_names_its_source(cli, sim, canary: str, isolate_env: Path,
+                                            monkeypatch) -> None:
     run = cli("status", "demo-finished", "demo-failed", expect=77, base_url=sim.url,
               env={"BROWSERACT_API_KEY": "ba_wrong_key_0123456789"})
-    notes = [line for line in run.stderr.splitlines() if "came from" in line]
-    assert len(notes) == 1 and "BROWSERACT_API_KEY" in notes[0]
+    hints = [line for line in run.stderr.splitlines() if line.startswith("hint:")]
+    assert len(hints) == 2
+    assert all("the key from env BROWSERACT_API_KEY was rejected" in h for h in hints)
     monkeypatch.delenv("BROWSERACT_API_KEY")
     cfg = isolate_env / "config"
     cfg.mkdir(mode=0o700)
     (cfg / "config.toml").write_text('[profiles.default]\napi_key = "ba_file_wrong_0123456"\n')
     os.chmod(cfg / "config.toml", 0o600)
     run = cli("status", "demo-finished", expect=77, base_url=sim.url)
-    assert str(cfg / "config.toml") in run.stderr and "came from file" in run.stderr
+    assert f"the key from file {cfg / 'config.toml'}" in run.stderr
     assert "ba_file_wrong_0123456" not in run.stderr
+
+
+def test_watch_names_the_rejected_keys_source(cli, make_sim) -> None:
+    sim = make_sim({"t": [{"http": 401, "code": 401, "msg": "Invalid authorization"}]})
+    run = cli("watch", "t", expect=77, base_url=sim.url)
+    assert "the key from env BROWSERACT_API_KEY was rejected" in run.stderr
 
 
 def test_403_is_77_without_retry(cli, make_sim) -> None:

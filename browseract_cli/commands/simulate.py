@@ -1,15 +1,12 @@
 """`browseract simulate` and `browseract demo`: thin wrappers over simulator.py."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
 from browseract_cli.commands import app_context, run_and_exit
 from browseract_cli.context import AppContext
-
-if TYPE_CHECKING:
-    from browseract_cli.api import ApiClient
 
 SIMULATE_EPILOG = (
     "\b\nBuilt-in tasks: demo-finished, demo-failed, demo-canceled, demo-paused, demo-flaky,\n"
@@ -127,7 +124,7 @@ def run_demo(app_ctx: AppContext) -> int:
     with server, tempfile.TemporaryDirectory(prefix="browseract-demo-") as config_dir:
         env = {"BROWSERACT_BASE_URL": server.url, "BROWSERACT_API_KEY": key,
                "BROWSERACT_CONFIG_DIR": config_dir}
-        demo_ctx = _DemoContext(env=env, stdin=app_ctx.stdin, stdout=app_ctx.stdout, stderr=app_ctx.stderr,
+        demo_ctx = AppContext(env=env, stdin=app_ctx.stdin, stdout=app_ctx.stdout, stderr=app_ctx.stderr,
                                 clock=app_ctx.clock, wall=app_ctx.wall, sleep=app_ctx.sleep,
                                 uniform=app_ctx.uniform)
         demo_ctx.no_color, demo_ctx.verbose = app_ctx.no_color, app_ctx.verbose
@@ -174,13 +171,3 @@ def run_demo(app_ctx: AppContext) -> int:
     out.line("The demo itself exits 0. Next: `browseract simulate` keeps a simulator running;")
     out.line("with a real key: `browseract config set-key`, then `browseract watch TASK_ID`.")
     return 0
-
-
-class _DemoContext(AppContext):
-    """The demo's own settings; its client talks to loopback directly, never through a proxy."""
-
-    def make_client(self, pool_size: int = 4, **kwargs: Any) -> "ApiClient":
-        client = super().make_client(pool_size, **kwargs)
-        # HTTP(S)_PROXY from the environment could otherwise route loopback traffic elsewhere.
-        client._session_or_new().trust_env = False
-        return client

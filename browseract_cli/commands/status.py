@@ -77,9 +77,6 @@ def run_status(opts: StatusOptions, app_ctx: AppContext) -> int:
                 state = client.get_task_status(task_id)
             except BrowseractError as err:
                 out.error(err, task_id if len(opts.task_ids) > 1 else None)
-                if err.kind == "auth" and not any(r.error is not None and r.error.kind == "auth" for r in rows):
-                    # Checklist E1: say which key was rejected (its source, never the key).
-                    out.info(f"note: the rejected key came from {clean(app_ctx.settings().api_key.origin, 300)}")
                 rows.append(TaskRow(task_id, None, int(err.exit_code), err))
                 continue
             if not is_known(state.status):
