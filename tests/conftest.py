@@ -129,6 +129,40 @@ def make_sim() -> Iterator[Callable[..., SimServer]]:
 
 
 @pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Fail any DNS lookup or connection attempt; returns the list of attempts (should stay [])."""
+    import socket
+
+    attempts: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise AssertionError("a connection was attempted")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    return attempts
+
+
+@pytest.fixture
+def client_limits(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """client_limits(timeouts, policy): the CLI builds its ApiClient with these instead."""
+
+    def apply(timeouts: object, policy: object) -> None:
+        original = AppContext.make_client
+
+        def make_client(self: AppContext, pool_size: int = 4, **kwargs):  # type: ignore[no-untyped-def]
+            kwargs.setdefault("timeouts", timeouts)
+            kwargs.setdefault("policy", policy)
+            return original(self, pool_size, **kwargs)
+
+        monkeypatch.setattr(AppContext, "make_client", make_client)
+
+    return apply
+
+
+@pytest.fixture
 def cli(captured: Captured, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
     """Run browseract in-process: cli("status", "x", expect=14, base_url=sim.url, clock=clock).
 

@@ -150,18 +150,10 @@ def test_set_key_verify_unreachable_is_69_and_not_stored(cli, cfg_file: Path, ca
 
 
 def test_set_key_verify_never_sends_the_key_to_a_refused_base_url(cli, cfg_file: Path, sim,
-                                                                  monkeypatch) -> None:
-    attempts: list[object] = []
-
-    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
-        attempts.append(args)
-        raise AssertionError("a connection was attempted")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+                                                                  no_network) -> None:
     cli("config", "set-key", "--verify", expect=78, input="ba_some_key_0123456789",
         base_url="http://example.com")
-    assert attempts == []
+    assert no_network == []
     cli("config", "set-key", "--verify", expect=78, input="ba_some_key_0123456789",
         base_url=f"http://user:pw@127.0.0.1:{sim.port}")
     assert sim.requests == []
@@ -485,17 +477,10 @@ def test_doctor_unreachable_is_69(cli) -> None:
     assert "refused" in run.stdout + run.stderr
 
 
-def test_doctor_refused_base_url_is_78(cli, monkeypatch) -> None:
-    attempts: list[object] = []
-
-    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
-        attempts.append(args)
-        raise AssertionError("a connection was attempted")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+def test_doctor_refused_base_url_is_78(cli, no_network) -> None:
     run = cli("config", "doctor", expect=78, base_url="http://example.com")
     assert "base URL" in run.stdout + run.stderr
-    assert attempts == []
+    assert no_network == []
 
 
 def test_doctor_wrong_api_path_is_65(cli, sim) -> None:

@@ -63,7 +63,6 @@ from socket_faults import (
 from browseract_cli import transport
 from browseract_cli.api import ApiClient, Timeouts
 from browseract_cli.classify import TaskState
-from browseract_cli.context import AppContext
 from browseract_cli.errors import KIND_EXIT, ApiError
 from browseract_cli.retry import RetryPolicy
 from browseract_cli.simulator import SimServer
@@ -613,20 +612,9 @@ VERBOSITY = [pytest.param(False, id="plain"), pytest.param(True, id="verbose")]
 
 
 @pytest.fixture
-def fast_client(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+def fast_client(client_limits: Callable[..., None]) -> Callable[[], None]:
     """Make the CLI build its ApiClient with short timeouts and budget (rows about real time)."""
-
-    def apply() -> None:
-        original = AppContext.make_client
-
-        def make_client(self: AppContext, pool_size: int = 4, **kwargs: Any) -> Any:
-            kwargs.setdefault("timeouts", FAST_TIMEOUTS)
-            kwargs.setdefault("policy", FAST_POLICY)
-            return original(self, pool_size, **kwargs)
-
-        monkeypatch.setattr(AppContext, "make_client", make_client)
-
-    return apply
+    return lambda: client_limits(FAST_TIMEOUTS, FAST_POLICY)
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ from socket_faults import FaultServer, Request
 
 from browseract_cli.api import ApiClient, Timeouts
 from browseract_cli.classify import MAX_BODY, RETRY_STATUSES, TaskState, classify
-from browseract_cli.context import AppContext
 from browseract_cli.errors import KIND_EXIT, ApiError
 from browseract_cli.render import TaskRow, error_json, error_text
 from browseract_cli.retry import RetryPolicy
@@ -223,16 +222,9 @@ def client(server: FaultServer) -> Iterator[ApiClient]:
 
 
 @pytest.fixture
-def fuzz_cli_client(monkeypatch: pytest.MonkeyPatch) -> None:
+def fuzz_cli_client(client_limits: Callable[..., None]) -> None:
     """The CLI builds its client with the fuzz deadlines (and its own retry sleeps: none)."""
-    original = AppContext.make_client
-
-    def make_client(self: AppContext, pool_size: int = 4, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeouts", FUZZ_TIMEOUTS)
-        kwargs.setdefault("policy", FUZZ_POLICY)
-        return original(self, pool_size, **kwargs)
-
-    monkeypatch.setattr(AppContext, "make_client", make_client)
+    client_limits(FUZZ_TIMEOUTS, FUZZ_POLICY)
 
 
 def check_outcome(outcome: TaskState | ApiError) -> None:

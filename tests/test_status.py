@@ -669,21 +669,12 @@ def test_markup_in_rich_table_on_a_terminal_is_not_interpreted() -> None:
 # --------------------------------------------------------------------------- base URL
 
 
-def test_plain_http_to_a_remote_host_is_78_and_no_connection(cli, monkeypatch) -> None:
-    attempts: list[object] = []
-
-    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
-        attempts.append(args)
-        raise AssertionError("a connection was attempted")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+def test_plain_http_to_a_remote_host_is_78_and_no_connection(cli, no_network) -> None:
     run = cli("status", "t1", expect=78, base_url="http://example.com")
     assert "example.com" in run.stderr and "https" in run.stderr
     run = cli("--base-url", "ftp://example.com", "status", "t1", expect=78)
     run = cli("--base-url", "http://10.0.0.1:8765", "status", "t1", expect=78)
-    assert attempts == []
+    assert no_network == []
 
 
 @pytest.mark.parametrize("userinfo", ["user:hunter2SECRETpw@", "hunter2SECRETpw@", ":hunter2SECRETpw@"])
