@@ -1,10 +1,8 @@
-"""The config file: where it lives, how it is read and written, and how settings resolve.
+"""The config file: where it lives and how it is read and written (settings.py resolves it).
 
 Rules (contract, "Configuration and credentials"; checklist findings 11 and 14, rows A1-A8, B1-B10,
 C6-C7):
 
-- Precedence: flag > environment > config file (active profile) > built-in default. An
-  environment variable set to "" counts as unset (a whitespace-only key too).
 - The directory is created 0700 and the file 0600 from its first moment; every write is a
   temporary file in the same directory + fsync + ``os.replace`` + fsync of the directory, under an
   exclusive ``flock`` for read-modify-write, so readers never see a partial file and concurrent
@@ -20,21 +18,19 @@ imported where needed, so ``browseract config path`` stays fast.
 from __future__ import annotations
 
 import errno
-import ipaddress
 import os
 import stat
 import sys
 import time
-import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import tomllib
 
 from browseract_cli.errors import ConfigError, UsageError
-from browseract_cli.sanitize import clean, mask_key
+from browseract_cli.sanitize import clean
 
 DEFAULT_BASE_URL = "https://api.browseract.com"
 DEFAULT_PROFILE = "default"
@@ -58,15 +54,9 @@ TMP_SUFFIX = ".tmp"
 MAX_CONFIG_BYTES = 64 * 1024
 STALE_TMP_SECONDS = 3600
 
-_SHOW_MAX = 1000  # paths in messages: controls removed, length capped
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
-_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")
+SHOW_MAX = 1000  # paths in messages: controls removed, length capped
 _BARE_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _FIX_HINT = "fix or delete the file (`browseract config path` shows where it is)"
-_KEY_HINT = (
-    "the key is not shown; copy it again from BrowserAct and store it with "
-    "`browseract config set-key` (or set BROWSERACT_API_KEY)"
-)
 
 
 # --------------------------------------------------------------------------- locations
@@ -95,8 +85,8 @@ def config_path(env: Mapping[str, str] = os.environ) -> Path:
     return config_dir(env) / CONFIG_FILENAME
 
 
-def _show(path: Path | str) -> str:
-    return clean(str(path), _SHOW_MAX)
+def show_path(path: Path | str) -> str:
+    return clean(str(path), SHOW_MAX)
 
 
 def _toml_key(name: str) -> str:
@@ -107,8 +97,8 @@ def _toml_key(name: str) -> str:
     return clean(f'"{escaped}"', 120)
 
 
-def _profile_where(path: Path, profile: str) -> str:
-    return f"{_show(path)} [profiles.{_toml_key(profile)}]"
+def profile_where(path: Path, profile: str) -> str:
+    return f"{show_path(path)} [profiles.{_toml_key(profile)}]"
 
 
 # --------------------------------------------------------------------------- reading
@@ -136,7 +126,7 @@ def load(path: Path) -> dict[str, Any]:
     if bad_utf8_at is not None:
         line = data.count(b"\n", 0, bad_utf8_at) + 1
         raise ConfigError(
-            f"config file {_show(path)} is not valid UTF-8 (line {line})", hint=_FIX_HINT
+            f"config file {show_path(path)} is not valid UTF-8 (line {line})", hint=_FIX_HINT
         )
     import tomllib  # only when a config file exists: start-up stays cheap
 
@@ -150,14 +140,14 @@ def load(path: Path) -> dict[str, Any]:
         where = ""
     if doc is None:
         # Raised outside the except block: no __context__ carrying the document.
-        raise ConfigError(f"config file {_show(path)} is not valid TOML{where}", hint=_FIX_HINT)
+        raise ConfigError(f"config file {show_path(path)} is not valid TOML{where}", hint=_FIX_HINT)
     _check_types(path, doc)
     return doc
 
 
 def _read_regular(path: Path) -> bytes | None:
     """The bytes of a regular file at ``path`` (never through a symlink), None if missing."""
-    shown = _show(path)
+    shown = show_path(path)
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -206,7 +196,7 @@ def _read_regular(path: Path) -> bytes | None:
 
 def _too_big(path: Path) -> ConfigError:
     return ConfigError(
-        f"config file {_show(path)} is larger than {MAX_CONFIG_BYTES // 1024} KiB; "
+        f"config file {show_path(path)} is larger than {MAX_CONFIG_BYTES // 1024} KiB; "
         "refusing to read it",
         hint=_FIX_HINT,
     )
@@ -228,7 +218,7 @@ def _refuse_irregular(path: Path, mode: int) -> None:
     else:
         what = "not a regular file"
     raise ConfigError(
-        f"config file {_show(path)} is {what}; refusing to use it",
+        f"config file {show_path(path)} is {what}; refusing to use it",
         hint="the config file must be a regular file: remove it and run "
         "`browseract config set-key` again, or point BROWSERACT_CONFIG_DIR elsewhere",
     )
@@ -265,7 +255,7 @@ def _toml_error_position(exc: tomllib.TOMLDecodeError, text: str) -> str:
 
 
 def _check_types(path: Path, doc: dict[str, Any]) -> None:
-    shown = _show(path)
+    shown = show_path(path)
     profiles = doc.get("profiles")
     if profiles is None:
         return
@@ -302,11 +292,11 @@ def permission_warnings(path: Path) -> list[str]:
         mode = stat.S_IMODE(st.st_mode)
         if mode & 0o077:
             warnings.append(
-                f"config file {_show(path)} is accessible by other users (mode {mode:04o}); "
-                f"run: chmod 600 {shlex.quote(_show(path))}"
+                f"config file {show_path(path)} is accessible by other users (mode {mode:04o}); "
+                f"run: chmod 600 {shlex.quote(show_path(path))}"
             )
         if st.st_uid != uid:
-            warnings.append(f"config file {_show(path)} is owned by another user (uid {st.st_uid})")
+            warnings.append(f"config file {show_path(path)} is owned by another user (uid {st.st_uid})")
     parent = path.parent
     try:
         dst = os.stat(parent)
@@ -315,12 +305,12 @@ def permission_warnings(path: Path) -> list[str]:
     dmode = stat.S_IMODE(dst.st_mode)
     if dmode & 0o022:
         warnings.append(
-            f"config directory {_show(parent)} is writable by other users (mode {dmode:04o}); "
-            f"run: chmod 700 {shlex.quote(_show(parent))}"
+            f"config directory {show_path(parent)} is writable by other users (mode {dmode:04o}); "
+            f"run: chmod 700 {shlex.quote(show_path(parent))}"
         )
     if dst.st_uid not in (uid, 0):
         warnings.append(
-            f"config directory {_show(parent)} is owned by another user (uid {dst.st_uid})"
+            f"config directory {show_path(parent)} is owned by another user (uid {dst.st_uid})"
         )
     return warnings
 
@@ -342,10 +332,10 @@ def _ensure_dir(directory: Path) -> None:
             p = p.parent
             continue
         except OSError as exc:
-            raise ConfigError(f"cannot use config directory {_show(p)}: {_strerror(exc)}") from None
+            raise ConfigError(f"cannot use config directory {show_path(p)}: {_strerror(exc)}") from None
         if not stat.S_ISDIR(st.st_mode):
             raise ConfigError(
-                f"cannot create config directory {_show(directory)}: {_show(p)} is not a directory"
+                f"cannot create config directory {show_path(directory)}: {show_path(p)} is not a directory"
             )
         break
     created_final = False
@@ -356,7 +346,7 @@ def _ensure_dir(directory: Path) -> None:
             continue  # a concurrent writer made it
         except OSError as exc:
             raise ConfigError(
-                f"cannot create config directory {_show(p)}: {_strerror(exc)}"
+                f"cannot create config directory {show_path(p)}: {_strerror(exc)}"
             ) from None
         if p == directory:
             created_final = True
@@ -367,7 +357,7 @@ def _ensure_dir(directory: Path) -> None:
                 os.chmod(directory, 0o700)  # e.g. umask 0o277 left 0500: we could not write
         except OSError as exc:
             raise ConfigError(
-                f"cannot set permissions of config directory {_show(directory)}: {_strerror(exc)}"
+                f"cannot set permissions of config directory {show_path(directory)}: {_strerror(exc)}"
             ) from None
 
 
@@ -377,7 +367,7 @@ def _refuse_existing_irregular(path: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise ConfigError(f"cannot write config file {_show(path)}: {_strerror(exc)}") from None
+        raise ConfigError(f"cannot write config file {show_path(path)}: {_strerror(exc)}") from None
     _refuse_irregular(path, st.st_mode)
 
 
@@ -445,7 +435,7 @@ def save_atomic(path: Path, doc: dict[str, Any]) -> None:
     except OSError as exc:
         reason = _strerror(exc)
         raise ConfigError(
-            f"cannot write config file {_show(path)}: {reason}",
+            f"cannot write config file {show_path(path)}: {reason}",
             hint="the previous file, if any, is unchanged",
         ) from None
     finally:
@@ -514,16 +504,16 @@ class _locked:
         except OSError as exc:
             if _is_symlink_error(exc):
                 raise ConfigError(
-                    f"lock file {_show(self.lock_path)} is a symbolic link; refusing to use it",
+                    f"lock file {show_path(self.lock_path)} is a symbolic link; refusing to use it",
                     hint="remove it; browseract creates it again",
                 ) from None
             raise ConfigError(
-                f"cannot create lock file {_show(self.lock_path)}: {_strerror(exc)}"
+                f"cannot create lock file {show_path(self.lock_path)}: {_strerror(exc)}"
             ) from None
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise ConfigError(
-                    f"lock file {_show(self.lock_path)} is not a regular file; refusing to use it"
+                    f"lock file {show_path(self.lock_path)} is not a regular file; refusing to use it"
                 )
             fcntl.flock(fd, fcntl.LOCK_EX)
         except ConfigError:
@@ -531,7 +521,7 @@ class _locked:
             raise
         except OSError as exc:
             os.close(fd)
-            raise ConfigError(f"cannot lock {_show(self.lock_path)}: {_strerror(exc)}") from None
+            raise ConfigError(f"cannot lock {show_path(self.lock_path)}: {_strerror(exc)}") from None
         self.fd = fd
         return self
 
@@ -539,250 +529,3 @@ class _locked:
         if self.fd is not None:
             os.close(self.fd)  # closing releases the flock
             self.fd = None
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def check_api_key(key: str, source: str) -> str:
-    """The key without surrounding whitespace ("" if nothing is left).
-
-    Anything outside printable ASCII (0x21-0x7e) inside it is refused with ConfigError naming
-    the source and never the key (an invalid header would quote it: checklist finding 3).
-    """
-    stripped = key.strip()
-    if any(not 0x21 <= ord(c) <= 0x7E for c in stripped):
-        raise ConfigError(
-            f"the API key from {clean(source, _SHOW_MAX)} contains whitespace, control or "
-            "non-ASCII characters",
-            hint=_KEY_HINT,
-        )
-    return stripped
-
-
-def _url_for_display(url: str) -> str:
-    """The URL with any user info removed, sanitised, for messages."""
-    scheme_end = url.find("//")
-    start = scheme_end + 2 if scheme_end >= 0 else 0
-    end = len(url)
-    for ch in "/?#":
-        i = url.find(ch, start)
-        if i != -1:
-            end = min(end, i)
-    authority = url[start:end]
-    if "@" in authority:
-        authority = authority.rpartition("@")[2]
-        url = url[:start] + authority + url[end:]
-    return clean(url, 200)
-
-
-def _split_netloc(netloc: str) -> tuple[str, str] | None:
-    """(host, port) from a netloc without user info; None when malformed."""
-    if netloc.startswith("["):
-        close = netloc.find("]")
-        if close == -1:
-            return None
-        host, rest = netloc[1:close], netloc[close + 1 :]
-        if rest and not rest.startswith(":"):
-            return None
-        return "[" + host + "]", rest[1:]
-    if netloc.count(":") > 1:
-        return None
-    host, _, port = netloc.partition(":")
-    return host, port
-
-
-def check_base_url(url: str, source: str) -> str:
-    """The normalised base URL (no trailing slash), or ConfigError (exit 78).
-
-    Accepted: ``https://host[:port][/path]``, and ``http://`` only to a loopback host
-    (127.0.0.0/8, ``::1``, ``localhost``). Refused: user info, other schemes, a missing or
-    malformed host, an invalid port, a query or fragment, whitespace or control characters.
-    """
-    shown = _url_for_display(url)
-    src = clean(source, _SHOW_MAX)
-
-    def refuse(reason: str, hint: str = "") -> ConfigError:
-        return ConfigError(
-            f"base URL from {src} {reason}: {shown}",
-            hint=hint or f"use an https:// URL such as {DEFAULT_BASE_URL}",
-        )
-
-    text = url.strip()
-    if not text:
-        raise refuse("is empty")
-    if any(ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F for c in text) or "\\" in text:
-        raise refuse("contains whitespace, control characters or backslashes")
-    if "?" in text or "#" in text:
-        raise refuse("must not have a query or fragment")
-    try:
-        parts = urllib.parse.urlsplit(text)
-    except ValueError:  # e.g. an unbalanced '[': newer Pythons also check the IPv6 literal
-        raise refuse("has a malformed host") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("https", "http") or not text[len(scheme) :].startswith("://"):
-        raise refuse("must start with https://")
-    if "@" in parts.netloc:
-        raise refuse(
-            "must not contain user info (user:password@)",
-            hint="the API key is sent in a header; remove everything up to the '@'",
-        )
-    split = _split_netloc(parts.netloc)
-    if split is None:
-        raise refuse("has a malformed host")
-    host, port = split
-    if host.startswith("["):
-        inner = host[1:-1]
-        try:
-            ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.IPv6Address(inner)
-        except ValueError:
-            raise refuse("has an invalid IPv6 address") from None
-        host = "[" + inner.lower() + "]"
-    else:
-        host = host.lower()
-        if not host:
-            raise refuse("has no host")
-        if any(c not in _HOST_CHARS for c in host) or host.startswith((".", "-")) or ".." in host:
-            raise refuse("has an invalid host name")
-        try:
-            ip = ipaddress.IPv4Address(host)
-        except ValueError:
-            ip = None
-    if port:
-        if not (port.isascii() and port.isdigit()) or not 0 < int(port) <= 65535:
-            raise refuse("has an invalid port")
-        port = str(int(port))
-    if scheme == "http":
-        loopback = ip.is_loopback if ip is not None else host in _LOOPBACK_NAMES
-        if not loopback:
-            raise refuse(
-                "uses http:// to a host that is not loopback",
-                hint="use https://; http:// is only allowed to 127.0.0.1, ::1 or localhost",
-            )
-    netloc = f"{host}:{port}" if port else host
-    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
-
-
-# --------------------------------------------------------------------------- resolution
-
-
-class Setting:
-    """One effective setting and where it came from (a plain class: no dataclasses import at start-up)."""
-
-    __slots__ = ("value", "source", "detail", "secret")
-
-    def __init__(self, value: str | None, source: str, detail: str = "", secret: bool = False) -> None:
-        self.value = value
-        self.source = source  # "flag", "env", "file", "default", or "unset"
-        self.detail = detail  # e.g. "BROWSERACT_API_KEY", "--base-url", "PATH [profiles.NAME]"
-        self.secret = secret
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Setting):
-            return NotImplemented
-        return (self.value, self.source, self.detail) == (other.value, other.source, other.detail)
-
-    def __hash__(self) -> int:
-        return hash((self.value, self.source, self.detail))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if hasattr(self, "secret"):
-            raise AttributeError("Setting is immutable")
-        object.__setattr__(self, name, value)
-
-    @property
-    def origin(self) -> str:
-        """Human text for messages: 'env BROWSERACT_API_KEY', 'file PATH [profiles.x]', ..."""
-        return f"{self.source} {self.detail}".strip()
-
-    def shown(self) -> str:
-        """The value as it may be displayed (the key masked)."""
-        if self.secret:
-            return mask_key(self.value)
-        return "(none)" if self.value is None else clean(self.value)
-
-    def __repr__(self) -> str:
-        value = mask_key(self.value) if self.secret else self.value
-        return f"Setting(value={value!r}, source={self.source!r}, detail={self.detail!r})"
-
-
-class Settings(NamedTuple):
-    profile: Setting
-    api_key: Setting
-    base_url: Setting
-    path: Path
-
-    def key_or_raise(self) -> str:
-        """The API key, checked; ConfigError (exit 78) when there is none or it is malformed."""
-        value = self.api_key.value
-        key = check_api_key(value, _key_source(self.api_key)) if value else ""
-        if not key:
-            raise ConfigError(
-                "no API key configured",
-                hint="set BROWSERACT_API_KEY or run `browseract config set-key`",
-            )
-        return key
-
-
-def _key_source(setting: Setting) -> str:
-    if setting.source == "env":
-        return setting.detail
-    if setting.source == "file":
-        return f"config file {setting.detail}"
-    return setting.origin
-
-
-def resolve(
-    *,
-    profile_flag: str | None,
-    base_url_flag: str | None,
-    env: Mapping[str, str] = os.environ,
-    path: Path | None = None,
-    validate: bool = True,
-) -> Settings:
-    """Effective settings: flag > env > file (active profile) > default, with their sources.
-
-    With ``validate`` the key and base URL are checked (ConfigError on a bad one); without it
-    (``config show`` / ``doctor``) they are returned as found. A corrupt file always raises.
-    """
-    path = Path(path) if path is not None else config_path(env)
-
-    if profile_flag is not None:
-        if not profile_flag:
-            raise UsageError("--profile must not be empty")
-        profile = Setting(profile_flag, "flag", "--profile")
-    elif env.get(ENV_PROFILE, ""):
-        profile = Setting(env[ENV_PROFILE], "env", ENV_PROFILE)
-    else:
-        profile = Setting(DEFAULT_PROFILE, "default")
-    name = profile.value or DEFAULT_PROFILE
-
-    doc = load(path)
-    table = doc.get("profiles", {}).get(name, {})
-    where = _profile_where(path, name)
-
-    env_key = env.get(ENV_API_KEY, "")
-    file_key = table.get("api_key")
-    if env_key.strip():
-        api_key = Setting(env_key.strip(), "env", ENV_API_KEY, secret=True)
-    elif isinstance(file_key, str) and file_key.strip():
-        api_key = Setting(file_key.strip(), "file", where, secret=True)
-    else:
-        api_key = Setting(None, "unset", "", secret=True)
-    if validate and api_key.value:
-        check_api_key(api_key.value, _key_source(api_key))
-
-    file_url = table.get("base_url")
-    if base_url_flag is not None:
-        base_url = Setting(base_url_flag, "flag", "--base-url")
-    elif env.get(ENV_BASE_URL, ""):
-        base_url = Setting(env[ENV_BASE_URL], "env", ENV_BASE_URL)
-    elif isinstance(file_url, str) and file_url:
-        base_url = Setting(file_url, "file", where)
-    else:
-        base_url = Setting(DEFAULT_BASE_URL, "default")
-    if validate and base_url.value is not None:
-        src = f"config file {where}" if base_url.source == "file" else base_url.detail or "default"
-        base_url = Setting(check_base_url(base_url.value, src), base_url.source, base_url.detail)
-
-    return Settings(profile=profile, api_key=api_key, base_url=base_url, path=path)

@@ -13,7 +13,7 @@ from browseract_cli.render import Output
 
 if TYPE_CHECKING:
     from browseract_cli.api import ApiClient
-    from browseract_cli.config_store import Settings
+    from browseract_cli.settings import Settings
 
 
 class AppContext:
@@ -52,7 +52,7 @@ class AppContext:
 
     def settings(self, validate: bool = True) -> Settings:
         """Effective settings (flag > env > file > default); ConfigError (78) when invalid."""
-        from browseract_cli.config_store import resolve
+        from browseract_cli.settings import resolve
 
         if not validate:
             return resolve(profile_flag=self.profile_flag, base_url_flag=self.base_url_flag,

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from browseract_cli import config_store as cs
+from browseract_cli import settings as resolution
 from browseract_cli.errors import ConfigError, UsageError
 from browseract_cli.exit_codes import ExitCode
 
@@ -99,7 +100,7 @@ def test_import_does_not_load_heavy_modules() -> None:
 
 
 def test_defaults_without_file(cfg_path: Path) -> None:
-    s = cs.resolve(profile_flag=None, base_url_flag=None)
+    s = resolution.resolve(profile_flag=None, base_url_flag=None)
     assert s.path == cfg_path
     assert (s.profile.value, s.profile.source) == ("default", "default")
     assert (s.base_url.value, s.base_url.source) == (cs.DEFAULT_BASE_URL, "default")
@@ -117,7 +118,7 @@ def test_precedence_flag_env_file_default(cfg_path: Path) -> None:
     cs.update(cfg_path, "default", "base-url", "https://file.example")
     env = {"BROWSERACT_CONFIG_DIR": str(cfg_path.parent)}
 
-    s = cs.resolve(profile_flag=None, base_url_flag=None, env=env)
+    s = resolution.resolve(profile_flag=None, base_url_flag=None, env=env)
     assert (s.api_key.value, s.api_key.source) == ("file-key-0000000000", "file")
     assert str(cfg_path) in s.api_key.detail and "[profiles.default]" in s.api_key.detail
     assert (s.base_url.value, s.base_url.source) == ("https://file.example", "file")
@@ -126,7 +127,7 @@ def test_precedence_flag_env_file_default(cfg_path: Path) -> None:
         "BROWSERACT_API_KEY": "env-key-1111111111",
         "BROWSERACT_BASE_URL": "https://env.example/",
     }
-    s = cs.resolve(profile_flag=None, base_url_flag=None, env=env)
+    s = resolution.resolve(profile_flag=None, base_url_flag=None, env=env)
     assert (s.api_key.value, s.api_key.source, s.api_key.detail) == (
         "env-key-1111111111",
         "env",
@@ -135,7 +136,7 @@ def test_precedence_flag_env_file_default(cfg_path: Path) -> None:
     assert (s.base_url.value, s.base_url.source) == ("https://env.example", "env")
     assert s.key_or_raise() == "env-key-1111111111"
 
-    s = cs.resolve(profile_flag=None, base_url_flag="https://flag.example//", env=env)
+    s = resolution.resolve(profile_flag=None, base_url_flag="https://flag.example//", env=env)
     assert (s.base_url.value, s.base_url.source, s.base_url.detail) == (
         "https://flag.example",
         "flag",
@@ -152,17 +153,17 @@ def test_empty_env_counts_as_unset(cfg_path: Path) -> None:
         "BROWSERACT_BASE_URL": "",
         "BROWSERACT_PROFILE": "",
     }
-    s = cs.resolve(profile_flag=None, base_url_flag=None, env=env)
+    s = resolution.resolve(profile_flag=None, base_url_flag=None, env=env)
     assert s.api_key.source == "file" and s.api_key.value == "file-key-0000000000"
     assert s.base_url.source == "default" and s.profile.source == "default"
     env["BROWSERACT_API_KEY"] = "   \n"
-    s = cs.resolve(profile_flag=None, base_url_flag=None, env=env)
+    s = resolution.resolve(profile_flag=None, base_url_flag=None, env=env)
     assert s.api_key.source == "file"
 
 
 def test_env_key_is_stripped(cfg_path: Path) -> None:
     env = {"BROWSERACT_CONFIG_DIR": str(cfg_path.parent), "BROWSERACT_API_KEY": " abc-123456789 \n"}
-    s = cs.resolve(profile_flag=None, base_url_flag=None, env=env)
+    s = resolution.resolve(profile_flag=None, base_url_flag=None, env=env)
     assert s.api_key.value == "abc-123456789" and s.key_or_raise() == "abc-123456789"
 
 
@@ -171,7 +172,7 @@ def test_profiles(cfg_path: Path) -> None:
     cs.update(cfg_path, "work", "api_key", "work-key-00000000")
     cs.update(cfg_path, "work", "base_url", "http://127.0.0.1:8765")
     env = {"BROWSERACT_CONFIG_DIR": str(cfg_path.parent), "BROWSERACT_PROFILE": "work"}
-    s = cs.resolve(profile_flag=None, base_url_flag=None, env=env)
+    s = resolution.resolve(profile_flag=None, base_url_flag=None, env=env)
     assert (s.profile.value, s.profile.source, s.profile.detail) == (
         "work",
         "env",
@@ -179,14 +180,14 @@ def test_profiles(cfg_path: Path) -> None:
     )
     assert s.api_key.value == "work-key-00000000"
     assert s.base_url.value == "http://127.0.0.1:8765"
-    s = cs.resolve(profile_flag="default", base_url_flag=None, env=env)
+    s = resolution.resolve(profile_flag="default", base_url_flag=None, env=env)
     assert (s.profile.value, s.profile.source) == ("default", "flag")
     assert s.api_key.value == "default-key-000000" and s.base_url.source == "default"
     # A profile that is not in the file: nothing from the file, no error.
-    s = cs.resolve(profile_flag="nope", base_url_flag=None, env=env)
+    s = resolution.resolve(profile_flag="nope", base_url_flag=None, env=env)
     assert s.api_key.source == "unset" and s.base_url.source == "default"
     with pytest.raises(UsageError):
-        cs.resolve(profile_flag="", base_url_flag=None, env=env)
+        resolution.resolve(profile_flag="", base_url_flag=None, env=env)
 
 
 def test_update_unset_drops_empty_profile(cfg_path: Path) -> None:
@@ -230,7 +231,7 @@ def test_profile_names_round_trip(cfg_path: Path, name: str) -> None:
     cs.update(cfg_path, name, "api_key", "round-trip-key-123")
     cs.update(cfg_path, "default", "api_key", "default-key-000000")
     assert cs.load(cfg_path)["profiles"][name] == {"api_key": "round-trip-key-123"}
-    s = cs.resolve(profile_flag=name, base_url_flag=None)
+    s = resolution.resolve(profile_flag=name, base_url_flag=None)
     assert s.api_key.value == "round-trip-key-123"
     assert s.api_key.source == "file"
 
@@ -248,7 +249,7 @@ def test_profile_names_round_trip_property(cfg_path: Path, name: str) -> None:
 
 def test_repr_masks_the_key(cfg_path: Path) -> None:
     env = {"BROWSERACT_CONFIG_DIR": str(cfg_path.parent), "BROWSERACT_API_KEY": SECRET}
-    s = cs.resolve(profile_flag=None, base_url_flag=None, env=env)
+    s = resolution.resolve(profile_flag=None, base_url_flag=None, env=env)
     assert SECRET not in repr(s) and SECRET not in str(s.api_key)
     assert s.api_key.shown() == SECRET[:4] + "…" + SECRET[-4:]
     assert s.api_key.origin == "env BROWSERACT_API_KEY"
@@ -384,7 +385,7 @@ def test_symlinked_config_refused_and_target_untouched(cfg_path: Path, tmp_path:
     for call in (
         lambda: cs.save_atomic(cfg_path, {"api_key": SECRET}),
         lambda: cs.update(cfg_path, "default", "api_key", SECRET),
-        lambda: cs.resolve(profile_flag=None, base_url_flag=None),
+        lambda: resolution.resolve(profile_flag=None, base_url_flag=None),
     ):
         with pytest.raises(ConfigError) as ei:
             call()
@@ -429,7 +430,7 @@ def test_fifo_refused_without_hanging(cfg_path: Path) -> None:
     with pytest.raises(ConfigError):
         cs.save_atomic(cfg_path, {})
     with pytest.raises(ConfigError):
-        cs.resolve(profile_flag=None, base_url_flag=None)
+        resolution.resolve(profile_flag=None, base_url_flag=None)
     assert time.monotonic() - t0 < 2
     assert stat.S_ISFIFO(os.lstat(cfg_path).st_mode)
 
@@ -468,7 +469,7 @@ def test_corrupt_toml_names_path_and_position_not_content(cfg_path: Path) -> Non
     assert "(line 3, column" in err.msg
     assert err.__context__ is None and err.__cause__ is None  # no TOMLDecodeError.doc attached
     with pytest.raises(ConfigError) as ei:
-        cs.resolve(profile_flag=None, base_url_flag=None, validate=False)
+        resolution.resolve(profile_flag=None, base_url_flag=None, validate=False)
     _no_secret(ei.value)
 
 
@@ -556,7 +557,7 @@ def test_unreadable_file(cfg_path: Path) -> None:
     ],
 )
 def test_key_stripped(raw: str, expected: str) -> None:
-    assert cs.check_api_key(raw, "stdin") == expected
+    assert resolution.check_api_key(raw, "stdin") == expected
 
 
 @pytest.mark.parametrize(
@@ -576,7 +577,7 @@ def test_key_stripped(raw: str, expected: str) -> None:
 )
 def test_key_refused_without_echo(bad: str) -> None:
     with pytest.raises(ConfigError) as ei:
-        cs.check_api_key(bad, "BROWSERACT_API_KEY")
+        resolution.check_api_key(bad, "BROWSERACT_API_KEY")
     err = ei.value
     assert err.exit_code == ExitCode.CONFIG
     assert "BROWSERACT_API_KEY" in err.msg
@@ -588,17 +589,17 @@ def test_key_refused_without_echo(bad: str) -> None:
 def test_bad_key_from_env_and_file(cfg_path: Path) -> None:
     env = {"BROWSERACT_CONFIG_DIR": str(cfg_path.parent), "BROWSERACT_API_KEY": SECRET + " x"}
     with pytest.raises(ConfigError) as ei:
-        cs.resolve(profile_flag=None, base_url_flag=None, env=env)
+        resolution.resolve(profile_flag=None, base_url_flag=None, env=env)
     _no_secret(ei.value)
     assert "BROWSERACT_API_KEY" in ei.value.msg
-    s = cs.resolve(profile_flag=None, base_url_flag=None, env=env, validate=False)
+    s = resolution.resolve(profile_flag=None, base_url_flag=None, env=env, validate=False)
     assert s.api_key.source == "env"
     with pytest.raises(ConfigError):
         s.key_or_raise()  # checked again before use
 
     cs.update(cfg_path, "default", "api_key", SECRET + "\x1b[31m")
     with pytest.raises(ConfigError) as ei:
-        cs.resolve(profile_flag=None, base_url_flag=None)
+        resolution.resolve(profile_flag=None, base_url_flag=None)
     _no_secret(ei.value)
     assert str(cfg_path) in ei.value.msg and "[profiles.default]" in ei.value.msg
 
@@ -624,7 +625,7 @@ def test_bad_key_from_env_and_file(cfg_path: Path) -> None:
     ],
 )
 def test_base_url_accepted(url: str, expected: str) -> None:
-    assert cs.check_base_url(url, "--base-url") == expected
+    assert resolution.check_base_url(url, "--base-url") == expected
 
 
 @pytest.mark.parametrize(
@@ -664,7 +665,7 @@ def test_base_url_accepted(url: str, expected: str) -> None:
 )
 def test_base_url_refused(url: str, reason: str) -> None:
     with pytest.raises(ConfigError) as ei:
-        cs.check_base_url(url, "BROWSERACT_BASE_URL")
+        resolution.check_base_url(url, "BROWSERACT_BASE_URL")
     err = ei.value
     assert err.exit_code == ExitCode.CONFIG
     assert any(r in err.msg for r in reason.split("|"))
@@ -675,7 +676,7 @@ def test_base_url_refused(url: str, reason: str) -> None:
 
 def test_base_url_message_strips_userinfo() -> None:
     with pytest.raises(ConfigError) as ei:
-        cs.check_base_url(f"https://me:{SECRET}@host.example/x", "--base-url")
+        resolution.check_base_url(f"https://me:{SECRET}@host.example/x", "--base-url")
     _no_secret(ei.value)
     assert "https://host.example/x" in ei.value.msg
 
@@ -683,11 +684,11 @@ def test_base_url_message_strips_userinfo() -> None:
 def test_bad_base_url_from_file_and_validate_false(cfg_path: Path) -> None:
     cs.update(cfg_path, "default", "base_url", "http://example.com")
     with pytest.raises(ConfigError) as ei:
-        cs.resolve(profile_flag=None, base_url_flag=None)
+        resolution.resolve(profile_flag=None, base_url_flag=None)
     assert str(cfg_path) in ei.value.msg
-    s = cs.resolve(profile_flag=None, base_url_flag=None, validate=False)
+    s = resolution.resolve(profile_flag=None, base_url_flag=None, validate=False)
     assert (s.base_url.value, s.base_url.source) == ("http://example.com", "file")
-    s = cs.resolve(profile_flag=None, base_url_flag="http://127.0.0.1:1/")
+    s = resolution.resolve(profile_flag=None, base_url_flag="http://127.0.0.1:1/")
     assert (s.base_url.value, s.base_url.source) == ("http://127.0.0.1:1", "flag")
 
 

@@ -51,6 +51,7 @@ def run_set_key(app_ctx: AppContext, *, force_stdin: bool, verify: bool) -> int:
     from browseract_cli import config_store
     from browseract_cli.errors import UsageError
     from browseract_cli.sanitize import mask_key
+    from browseract_cli.settings import check_api_key, check_base_url
 
     stream = app_ctx.input_stream()
     if not force_stdin and _isatty(stream):
@@ -60,7 +61,7 @@ def run_set_key(app_ctx: AppContext, *, force_stdin: bool, verify: bool) -> int:
     else:
         raw = stream.read(64 * 1024)
         source = "stdin"
-    key = config_store.check_api_key(raw, source)
+    key = check_api_key(raw, source)
     if not key:
         raise UsageError(f"no API key was given on {source}",
                          hint="paste the key from the BrowserAct dashboard (Integrations > API keys)")
@@ -68,7 +69,7 @@ def run_set_key(app_ctx: AppContext, *, force_stdin: bool, verify: bool) -> int:
     if verify:
         # Validated like every other use: the key never travels to a refused (e.g. http://) URL.
         url_setting = settings.base_url
-        url = config_store.check_base_url(url_setting.value or config_store.DEFAULT_BASE_URL,
+        url = check_base_url(url_setting.value or config_store.DEFAULT_BASE_URL,
                                           url_setting.detail or url_setting.source)
         code = _live_check(app_ctx, url, key)
         if code:
@@ -144,11 +145,12 @@ def config_set(
     def go() -> int:
         from browseract_cli import config_store
         from browseract_cli.errors import UsageError
+        from browseract_cli.settings import check_base_url
 
         if name is Name.api_key:
             raise UsageError("the API key is not taken on the command line, where other users can see it",
                              hint="run `browseract config set-key` (hidden prompt, or the key on stdin)")
-        url = config_store.check_base_url(value, "the command line")
+        url = check_base_url(value, "the command line")
         settings = app_ctx.settings(validate=False)
         config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[name], url)
         app_ctx.out.info(f"{name.value} = {url} stored in {settings.path} (profile {settings.profile.value!r})")
@@ -199,6 +201,7 @@ def run_doctor(app_ctx: AppContext) -> int:
     from browseract_cli.errors import ConfigError
     from browseract_cli.exit_codes import ExitCode, worst
     from browseract_cli.sanitize import mask_key
+    from browseract_cli.settings import check_api_key, check_base_url
 
     out = app_ctx.out
     codes: list[int] = []
@@ -223,7 +226,7 @@ def run_doctor(app_ctx: AppContext) -> int:
     key_setting, url_setting = settings.api_key, settings.base_url
     key = url = None
     try:
-        key = config_store.check_api_key(key_setting.value or "", key_setting.detail or key_setting.source)
+        key = check_api_key(key_setting.value or "", key_setting.detail or key_setting.source)
         if key:
             report(True, f"API key {mask_key(key)} from {key_setting.source} ({key_setting.detail})")
         else:
@@ -232,7 +235,7 @@ def run_doctor(app_ctx: AppContext) -> int:
     except ConfigError as err:
         report(False, err.msg, ExitCode.CONFIG)
     try:
-        url = config_store.check_base_url(url_setting.value or "", url_setting.source)
+        url = check_base_url(url_setting.value or "", url_setting.source)
         report(True, f"base URL {url} from {url_setting.source}")
     except ConfigError as err:
         report(False, err.msg, ExitCode.CONFIG)

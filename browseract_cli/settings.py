@@ -1,0 +1,282 @@
+"""Effective settings: precedence, sources, and the checks on the API key and base URL.
+
+Precedence: flag > environment > config file (active profile) > built-in default. An environment
+variable set to "" counts as unset (a whitespace-only key too). Messages never show the key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+from browseract_cli.config_store import (
+    DEFAULT_BASE_URL,
+    DEFAULT_PROFILE,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_PROFILE,
+    SHOW_MAX,
+    config_path,
+    load,
+    profile_where,
+)
+from browseract_cli.errors import ConfigError, UsageError
+from browseract_cli.sanitize import clean, mask_key
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")
+_KEY_HINT = (
+    "the key is not shown; copy it again from BrowserAct and store it with "
+    "`browseract config set-key` (or set BROWSERACT_API_KEY)"
+)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def check_api_key(key: str, source: str) -> str:
+    """The key without surrounding whitespace ("" if nothing is left).
+
+    Anything outside printable ASCII (0x21-0x7e) inside it is refused with ConfigError naming
+    the source and never the key (an invalid header would quote it: checklist finding 3).
+    """
+    stripped = key.strip()
+    if any(not 0x21 <= ord(c) <= 0x7E for c in stripped):
+        raise ConfigError(
+            f"the API key from {clean(source, SHOW_MAX)} contains whitespace, control or "
+            "non-ASCII characters",
+            hint=_KEY_HINT,
+        )
+    return stripped
+
+
+def _url_for_display(url: str) -> str:
+    """The URL with any user info removed, sanitised, for messages."""
+    scheme_end = url.find("//")
+    start = scheme_end + 2 if scheme_end >= 0 else 0
+    end = len(url)
+    for ch in "/?#":
+        i = url.find(ch, start)
+        if i != -1:
+            end = min(end, i)
+    authority = url[start:end]
+    if "@" in authority:
+        authority = authority.rpartition("@")[2]
+        url = url[:start] + authority + url[end:]
+    return clean(url, 200)
+
+
+def _split_netloc(netloc: str) -> tuple[str, str] | None:
+    """(host, port) from a netloc without user info; None when malformed."""
+    if netloc.startswith("["):
+        close = netloc.find("]")
+        if close == -1:
+            return None
+        host, rest = netloc[1:close], netloc[close + 1 :]
+        if rest and not rest.startswith(":"):
+            return None
+        return "[" + host + "]", rest[1:]
+    if netloc.count(":") > 1:
+        return None
+    host, _, port = netloc.partition(":")
+    return host, port
+
+
+def check_base_url(url: str, source: str) -> str:
+    """The normalised base URL (no trailing slash), or ConfigError (exit 78).
+
+    Accepted: ``https://host[:port][/path]``, and ``http://`` only to a loopback host
+    (127.0.0.0/8, ``::1``, ``localhost``). Refused: user info, other schemes, a missing or
+    malformed host, an invalid port, a query or fragment, whitespace or control characters.
+    """
+    shown = _url_for_display(url)
+    src = clean(source, SHOW_MAX)
+
+    def refuse(reason: str, hint: str = "") -> ConfigError:
+        return ConfigError(
+            f"base URL from {src} {reason}: {shown}",
+            hint=hint or f"use an https:// URL such as {DEFAULT_BASE_URL}",
+        )
+
+    text = url.strip()
+    if not text:
+        raise refuse("is empty")
+    if any(ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F for c in text) or "\\" in text:
+        raise refuse("contains whitespace, control characters or backslashes")
+    if "?" in text or "#" in text:
+        raise refuse("must not have a query or fragment")
+    try:
+        parts = urllib.parse.urlsplit(text)
+    except ValueError:  # e.g. an unbalanced '[': newer Pythons also check the IPv6 literal
+        raise refuse("has a malformed host") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not text[len(scheme) :].startswith("://"):
+        raise refuse("must start with https://")
+    if "@" in parts.netloc:
+        raise refuse(
+            "must not contain user info (user:password@)",
+            hint="the API key is sent in a header; remove everything up to the '@'",
+        )
+    split = _split_netloc(parts.netloc)
+    if split is None:
+        raise refuse("has a malformed host")
+    host, port = split
+    if host.startswith("["):
+        inner = host[1:-1]
+        try:
+            ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.IPv6Address(inner)
+        except ValueError:
+            raise refuse("has an invalid IPv6 address") from None
+        host = "[" + inner.lower() + "]"
+    else:
+        host = host.lower()
+        if not host:
+            raise refuse("has no host")
+        if any(c not in _HOST_CHARS for c in host) or host.startswith((".", "-")) or ".." in host:
+            raise refuse("has an invalid host name")
+        try:
+            ip = ipaddress.IPv4Address(host)
+        except ValueError:
+            ip = None
+    if port:
+        if not (port.isascii() and port.isdigit()) or not 0 < int(port) <= 65535:
+            raise refuse("has an invalid port")
+        port = str(int(port))
+    if scheme == "http":
+        loopback = ip.is_loopback if ip is not None else host in _LOOPBACK_NAMES
+        if not loopback:
+            raise refuse(
+                "uses http:// to a host that is not loopback",
+                hint="use https://; http:// is only allowed to 127.0.0.1, ::1 or localhost",
+            )
+    netloc = f"{host}:{port}" if port else host
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+class Setting:
+    """One effective setting and where it came from (a plain class: no dataclasses import at start-up)."""
+
+    __slots__ = ("value", "source", "detail", "secret")
+
+    def __init__(self, value: str | None, source: str, detail: str = "", secret: bool = False) -> None:
+        self.value = value
+        self.source = source  # "flag", "env", "file", "default", or "unset"
+        self.detail = detail  # e.g. "BROWSERACT_API_KEY", "--base-url", "PATH [profiles.NAME]"
+        self.secret = secret
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Setting):
+            return NotImplemented
+        return (self.value, self.source, self.detail) == (other.value, other.source, other.detail)
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.source, self.detail))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, "secret"):
+            raise AttributeError("Setting is immutable")
+        object.__setattr__(self, name, value)
+
+    @property
+    def origin(self) -> str:
+        """Human text for messages: 'env BROWSERACT_API_KEY', 'file PATH [profiles.x]', ..."""
+        return f"{self.source} {self.detail}".strip()
+
+    def shown(self) -> str:
+        """The value as it may be displayed (the key masked)."""
+        if self.secret:
+            return mask_key(self.value)
+        return "(none)" if self.value is None else clean(self.value)
+
+    def __repr__(self) -> str:
+        value = mask_key(self.value) if self.secret else self.value
+        return f"Setting(value={value!r}, source={self.source!r}, detail={self.detail!r})"
+
+
+class Settings(NamedTuple):
+    profile: Setting
+    api_key: Setting
+    base_url: Setting
+    path: Path
+
+    def key_or_raise(self) -> str:
+        """The API key, checked; ConfigError (exit 78) when there is none or it is malformed."""
+        value = self.api_key.value
+        key = check_api_key(value, _key_source(self.api_key)) if value else ""
+        if not key:
+            raise ConfigError(
+                "no API key configured",
+                hint="set BROWSERACT_API_KEY or run `browseract config set-key`",
+            )
+        return key
+
+
+def _key_source(setting: Setting) -> str:
+    if setting.source == "env":
+        return setting.detail
+    if setting.source == "file":
+        return f"config file {setting.detail}"
+    return setting.origin
+
+
+def resolve(
+    *,
+    profile_flag: str | None,
+    base_url_flag: str | None,
+    env: Mapping[str, str] = os.environ,
+    path: Path | None = None,
+    validate: bool = True,
+) -> Settings:
+    """Effective settings: flag > env > file (active profile) > default, with their sources.
+
+    With ``validate`` the key and base URL are checked (ConfigError on a bad one); without it
+    (``config show`` / ``doctor``) they are returned as found. A corrupt file always raises.
+    """
+    path = Path(path) if path is not None else config_path(env)
+
+    if profile_flag is not None:
+        if not profile_flag:
+            raise UsageError("--profile must not be empty")
+        profile = Setting(profile_flag, "flag", "--profile")
+    elif env.get(ENV_PROFILE, ""):
+        profile = Setting(env[ENV_PROFILE], "env", ENV_PROFILE)
+    else:
+        profile = Setting(DEFAULT_PROFILE, "default")
+    name = profile.value or DEFAULT_PROFILE
+
+    doc = load(path)
+    table = doc.get("profiles", {}).get(name, {})
+    where = profile_where(path, name)
+
+    env_key = env.get(ENV_API_KEY, "")
+    file_key = table.get("api_key")
+    if env_key.strip():
+        api_key = Setting(env_key.strip(), "env", ENV_API_KEY, secret=True)
+    elif isinstance(file_key, str) and file_key.strip():
+        api_key = Setting(file_key.strip(), "file", where, secret=True)
+    else:
+        api_key = Setting(None, "unset", "", secret=True)
+    if validate and api_key.value:
+        check_api_key(api_key.value, _key_source(api_key))
+
+    file_url = table.get("base_url")
+    if base_url_flag is not None:
+        base_url = Setting(base_url_flag, "flag", "--base-url")
+    elif env.get(ENV_BASE_URL, ""):
+        base_url = Setting(env[ENV_BASE_URL], "env", ENV_BASE_URL)
+    elif isinstance(file_url, str) and file_url:
+        base_url = Setting(file_url, "file", where)
+    else:
+        base_url = Setting(DEFAULT_BASE_URL, "default")
+    if validate and base_url.value is not None:
+        src = f"config file {where}" if base_url.source == "file" else base_url.detail or "default"
+        base_url = Setting(check_base_url(base_url.value, src), base_url.source, base_url.detail)
+
+    return Settings(profile=profile, api_key=api_key, base_url=base_url, path=path)
