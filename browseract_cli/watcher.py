@@ -70,10 +70,6 @@ class Reporter(Protocol):
     def tick(self, tasks: Sequence[Tracked], now: float) -> None: ...
 
 
-class Stop(BaseException):
-    """Ends the watch early: Ctrl-C (130) or SIGTERM (143)."""
-
-
 class Watch:
     def __init__(self, opts: WatchOptions, client: ApiClient, report: Reporter, *,
                  clock: Callable[[], float], wall: Callable[[], float],
@@ -165,9 +161,8 @@ class Watch:
         except ApiError as err:
             return err
 
-    def _handle(self, t: Tracked, outcome: TaskState | ApiError, now: float,
-                started: float | None = None) -> None:
-        t.next_due = (now if started is None else started) + self.opts.interval
+    def _handle(self, t: Tracked, outcome: TaskState | ApiError, now: float, started: float) -> None:
+        t.next_due = started + self.opts.interval
         if isinstance(outcome, ApiError):
             self._handle_error(t, outcome, now)
             return
