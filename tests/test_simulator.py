@@ -10,13 +10,8 @@ import time
 import pytest
 import requests
 
-from browseract_cli.simulator import (
-    DEMO_TASKS,
-    STATUS_PATH,
-    SimServer,
-    load_scenario,
-    validate_steps,
-)
+from browseract_cli.scenario import DEMO_TASKS, load_scenario, validate_steps
+from browseract_cli.simulator import STATUS_PATH, SimServer
 
 KEY = "sim-test-key-0123456789"
 ENVELOPE_FIELDS = {"code", "msg", "data", "ts", "time", "traceId"}

@@ -43,7 +43,8 @@ def simulate(
         from browseract_cli.errors import UsageError
 
         long_running()
-        from browseract_cli.simulator import SimServer, load_scenario
+        from browseract_cli.scenario import load_scenario
+        from browseract_cli.simulator import SimServer
 
         try:
             loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
