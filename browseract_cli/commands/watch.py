@@ -22,8 +22,6 @@ EPILOG = (
 )
 EPILOGS = {"watch": EPILOG}
 
-STATES = ("created", "running", "pausing", "paused", "finished", "failed", "canceled", "unknown")
-
 
 def watch(
     ctx: typer.Context,
@@ -55,16 +53,17 @@ def watch(
 
     def go() -> int:
         from browseract_cli.errors import UsageError
+        from browseract_cli.models import KNOWN_STATES
         from browseract_cli.options import collect_task_ids, parse_duration
         from browseract_cli.watcher import WatchOptions
 
         if json_ and quiet:
             raise UsageError("--json and --quiet cannot be used together")
         states = frozenset(s.strip().lower() for s in until or [])
-        bad = sorted(states - set(STATES))
+        bad = sorted(states - set(KNOWN_STATES))
         if bad:
             raise UsageError(f"--until {bad[0][:40]!r} is not a task state",
-                             hint=f"use one of: {', '.join(STATES)}")
+                             hint=f"use one of: {', '.join(KNOWN_STATES)}")
         step = parse_duration(interval, "--interval")
         if step <= 0:
             raise UsageError("--interval must be a positive number of seconds")
