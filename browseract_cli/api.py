@@ -14,6 +14,7 @@ from browseract_cli.classify import HINTS, MAX_BODY, TaskState, classify
 from browseract_cli.errors import ApiError
 from browseract_cli.retry import RetryPolicy, next_wait, parse_retry_after
 from browseract_cli.sanitize import clean, redact
+from browseract_cli.settings import is_loopback_host
 from browseract_cli.transport import CURRENT, WATCHDOG, adapter_class, bearer, session_class
 
 if TYPE_CHECKING:  # requests is imported lazily: `--help` and `config path` never load it
@@ -63,7 +64,7 @@ class ApiClient:
         netloc = urlsplit(self.base_url)
         # Loopback (the simulator, tests) is always reached directly: HTTP(S)_PROXY from the
         # environment would otherwise carry local traffic, key included, to the proxy.
-        self._direct = _is_loopback(netloc.hostname or "")
+        self._direct = is_loopback_host(netloc.hostname or "")
         _mask_in_logs(api_key)
         self._host = clean(f"{netloc.hostname}:{netloc.port or (443 if netloc.scheme == 'https' else 80)}", 120)
 
@@ -301,17 +302,6 @@ _TLS_HINT = ("check the system clock, a corporate proxy, or REQUESTS_CA_BUNDLE; 
 
 # requests keeps these None entries over the environment's proxies, then drops them: direct.
 _NO_PROXY = {"http": None, "https": None, "all": None}
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _location_host(location: str) -> str | None:

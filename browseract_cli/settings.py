@@ -86,6 +86,17 @@ def _split_netloc(netloc: str) -> tuple[str, str] | None:
     return host, port
 
 
+def is_loopback_host(host: str) -> bool:
+    """127.0.0.0/8, ``::1`` (bracketed or not) or ``localhost``: this machine only."""
+    name = host.strip("[]").lower()
+    if name in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def check_base_url(url: str, source: str) -> str:
     """The normalised base URL (no trailing slash), or ConfigError (exit 78).
 
@@ -128,7 +139,7 @@ def check_base_url(url: str, source: str) -> str:
     if host.startswith("["):
         inner = host[1:-1]
         try:
-            ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.IPv6Address(inner)
+            ipaddress.IPv6Address(inner)
         except ValueError:
             raise refuse("has an invalid IPv6 address") from None
         host = "[" + inner.lower() + "]"
@@ -138,17 +149,12 @@ def check_base_url(url: str, source: str) -> str:
             raise refuse("has no host")
         if any(c not in _HOST_CHARS for c in host) or host.startswith((".", "-")) or ".." in host:
             raise refuse("has an invalid host name")
-        try:
-            ip = ipaddress.IPv4Address(host)
-        except ValueError:
-            ip = None
     if port:
         if not (port.isascii() and port.isdigit()) or not 0 < int(port) <= 65535:
             raise refuse("has an invalid port")
         port = str(int(port))
     if scheme == "http":
-        loopback = ip.is_loopback if ip is not None else host in _LOOPBACK_NAMES
-        if not loopback:
+        if not is_loopback_host(host):
             raise refuse(
                 "uses http:// to a host that is not loopback",
                 hint="use https://; http:// is only allowed to 127.0.0.1, ::1 or localhost",

@@ -70,7 +70,7 @@ def run_set_key(app_ctx: AppContext, *, force_stdin: bool, verify: bool) -> int:
         # Validated like every other use: the key never travels to a refused (e.g. http://) URL.
         url_setting = settings.base_url
         url = check_base_url(url_setting.value or config_store.DEFAULT_BASE_URL,
-                                          url_setting.detail or url_setting.source)
+                             url_setting.detail or url_setting.source)
         code = _live_check(app_ctx, url, key)
         if code:
             app_ctx.out.info("the key was not stored")

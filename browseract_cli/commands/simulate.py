@@ -37,20 +37,14 @@ def simulate(
     app_ctx = app_context(ctx)
 
     def go() -> int:
-        import ipaddress
-
         from browseract_cli.commands import long_running
         from browseract_cli.errors import UsageError
-
-        long_running()
         from browseract_cli.scenario import load_scenario
+        from browseract_cli.settings import is_loopback_host
         from browseract_cli.simulator import SimServer
 
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
+        long_running()
+        if not is_loopback_host(host):
             raise UsageError(f"--host must be a loopback address, not {host!r}",
                              hint="the simulator is for this machine only: use 127.0.0.1 or ::1")
         tasks = {}
