@@ -30,6 +30,7 @@ class AppContext:
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         uniform: Callable[[float, float], float] = random.uniform,
+        out: Output | None = None,
     ) -> None:
         self.profile_flag: str | None = None
         self.base_url_flag: str | None = None
@@ -38,7 +39,7 @@ class AppContext:
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self.clock, self.wall, self.sleep, self.uniform = clock, wall, sleep, uniform
-        self._out: Output | None = None
+        self._out = out  # built from the streams on first use when not given
         self._settings: Settings | None = None
 
     @property

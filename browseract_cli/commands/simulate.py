@@ -119,11 +119,10 @@ def run_demo(app_ctx: AppContext) -> int:
     with server, tempfile.TemporaryDirectory(prefix="browseract-demo-") as config_dir:
         env = {"BROWSERACT_BASE_URL": server.url, "BROWSERACT_API_KEY": key,
                "BROWSERACT_CONFIG_DIR": config_dir}
-        demo_ctx = AppContext(env=env, stdin=app_ctx.stdin, stdout=app_ctx.stdout,
-                              stderr=app_ctx.stderr, clock=app_ctx.clock, wall=app_ctx.wall,
-                              sleep=app_ctx.sleep, uniform=app_ctx.uniform)
+        # The same output (streams and styling) as the user's command, with the demo's settings.
+        demo_ctx = AppContext(env=env, stdin=app_ctx.stdin, clock=app_ctx.clock, wall=app_ctx.wall,
+                              sleep=app_ctx.sleep, uniform=app_ctx.uniform, out=out)
         demo_ctx.no_color, demo_ctx.verbose = app_ctx.no_color, app_ctx.verbose
-        demo_ctx._out = out  # the same streams and styling as the user's command
         out.line(f"browseract demo: a simulated BrowserAct API is running at {server.url}")
         out.line("(on this machine only: no account, no API key, no network needed).")
         out.line("")
