@@ -15,9 +15,11 @@ class ExitCode(IntEnum):
     TASK_PAUSED = 12
     TASK_UNKNOWN = 13
     TASK_IN_PROGRESS = 14
+    FILES_INCOMPLETE = 20  # some of a task's files could not be downloaded
     BAD_REQUEST = 65  # sysexits EX_DATAERR
     NOT_FOUND = 66  # sysexits EX_NOINPUT
     UNREACHABLE = 69  # sysexits EX_UNAVAILABLE
+    IO_ERROR = 74  # sysexits EX_IOERR: a local file, directory or stdout could not be written
     RATE_LIMITED = 75  # sysexits EX_TEMPFAIL
     BAD_ANSWER = 76  # sysexits EX_PROTOCOL
     AUTH = 77  # sysexits EX_NOPERM
@@ -28,9 +30,9 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # 128 + 15 SIGTERM
 
 
-# Most severe first (contract, "Exit codes").
+# Most severe first (lifecycle contract, "Exit codes").
 SEVERITY: tuple[ExitCode, ...] = tuple(
-    ExitCode(c) for c in (78, 77, 76, 69, 75, 66, 65, 124, 10, 13, 11, 12, 14, 0)
+    ExitCode(c) for c in (78, 77, 76, 74, 69, 75, 66, 65, 124, 20, 10, 13, 11, 12, 14, 0)
 )
 _RANK = {code: i for i, code in enumerate(SEVERITY)}
 
@@ -44,9 +46,11 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.TASK_PAUSED: "task paused, waiting for human input (status only)",
     ExitCode.TASK_UNKNOWN: "task status unknown or not recognised",
     ExitCode.TASK_IN_PROGRESS: "task still in progress: created, running, pausing (status only)",
+    ExitCode.FILES_INCOMPLETE: "some of a task's files could not be downloaded",
     ExitCode.BAD_REQUEST: "API rejected the request as invalid",
-    ExitCode.NOT_FOUND: "task does not exist",
+    ExitCode.NOT_FOUND: "task, workflow or template does not exist",
     ExitCode.UNREACHABLE: "API could not be reached, after retries",
+    ExitCode.IO_ERROR: "local I/O error: a file, folder or stdout could not be written",
     ExitCode.RATE_LIMITED: "rate limited, retries ran out",
     ExitCode.BAD_ANSWER: "API answered badly (5xx, redirect, bad body), after retries",
     ExitCode.AUTH: "API key rejected",

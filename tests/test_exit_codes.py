@@ -1,6 +1,7 @@
 """Exit codes: the contract's table, its severity order, and `browseract --help`.
 
-Contract: "Exit codes" (the table, the order for several tasks, "printed by browseract --help").
+Contract: "Exit codes" (the table, the order for several tasks, "printed by browseract --help"),
+with the additions of lifecycle-contract.md (20, 74 and the new severity order).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ CONTRACT_TABLE = {
     12: "paused",
     13: "unknown",
     14: "progress",
+    20: "files",
     65: "invalid",
     66: "not exist",
+    74: "i/o",
     69: "reached",
     75: "rate limited",
     76: "badly",
@@ -34,8 +37,8 @@ CONTRACT_TABLE = {
     141: "broken pipe",
     143: "terminated",
 }
-# "With several tasks the exit code is the most severe outcome, in this order:"
-CONTRACT_ORDER = (78, 77, 76, 69, 75, 66, 65, 124, 10, 13, 11, 12, 14, 0)
+# lifecycle-contract.md: "Severity order with several tasks, most severe first:"
+CONTRACT_ORDER = (78, 77, 76, 74, 69, 75, 66, 65, 124, 20, 10, 13, 11, 12, 14, 0)
 
 
 def test_enum_has_exactly_the_contract_codes() -> None:
