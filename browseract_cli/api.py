@@ -1,18 +1,23 @@
-"""The one HTTP client: talks to get-task-status, returns TaskState or raises ApiError, never prints."""
+"""The one HTTP client: any method and path, retries, deadlines, caps; never prints.
+
+``ApiClient.request()`` returns the parsed JSON of a 200 answer (or ``EMPTY``) and raises a typed
+``ApiError`` otherwise. What each endpoint's answer must look like is endpoints.py's business.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from browseract_cli import __version__
-from browseract_cli.classify import HINTS, MAX_BODY, TaskState, classify
-from browseract_cli.errors import ApiError
-from browseract_cli.retry import RetryPolicy, next_wait, parse_retry_after
+from browseract_cli.classify import MAX_BODY, classify
+from browseract_cli.errors import KINDS, ApiError
+from browseract_cli.retry import RetryPolicy, may_retry, next_wait, parse_retry_after
 from browseract_cli.sanitize import clean, redact
 from browseract_cli.settings import is_loopback_host
 from browseract_cli.transport import CURRENT, WATCHDOG, adapter_class, bearer, session_class
@@ -20,7 +25,6 @@ from browseract_cli.transport import CURRENT, WATCHDOG, adapter_class, bearer, s
 if TYPE_CHECKING:  # requests is imported lazily: `--help` and `config path` never load it
     import requests
 
-STATUS_PATH = "/v2/workflow/get-task-status"
 CHUNK = 64 * 1024
 
 
@@ -34,8 +38,18 @@ class Timeouts(NamedTuple):
 RetryHook = Callable[[ApiError, float], None]
 
 
+class Request(NamedTuple):
+    """One API request as it goes on the wire (the body already JSON-encoded)."""
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    body: bytes | None = None
+    resource: str | None = None  # what the request is about: "task", "workflow", ... (for errors)
+
+
 class ApiClient:
-    """A keep-alive session to one base URL. Thread-safe for concurrent lookups."""
+    """A keep-alive session to one base URL. Thread-safe for concurrent requests."""
 
     def __init__(
         self,
@@ -70,16 +84,27 @@ class ApiClient:
 
     # -- public -----------------------------------------------------------------------------
 
-    def get_task_status(self, task_id: str, on_retry: RetryHook | None = None) -> TaskState:
-        """One lookup with retries: at most ``policy.max_attempts`` attempts within ``budget_s``."""
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                body: Any = None, resource: str | None = None, retry: bool = True,
+                on_retry: RetryHook | None = None) -> Any:
+        """One API call: the parsed JSON of its 200 answer (or EMPTY); ApiError otherwise.
+
+        With ``retry`` (the default), a failure is retried per the policy: at most
+        ``policy.max_attempts`` attempts within ``policy.budget_s``, and a POST only when it
+        certainly never reached the server (retry.may_retry). Without it, one attempt.
+        """
+        encoded = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        req = Request(method, path, params, encoded, resource)
+        if not retry:
+            return self.send_once(req)
         start = self.clock()
         retry_number = 0
         while True:
             remaining = self.policy.budget_s - (self.clock() - start)
             try:
-                return self.fetch_once(task_id, deadline_s=remaining)
+                return self.send_once(req, deadline_s=remaining)
             except ApiError as err:
-                if not err.retryable or retry_number + 1 >= self.policy.max_attempts:
+                if not may_retry(method, err) or retry_number + 1 >= self.policy.max_attempts:
                     raise
                 wait = next_wait(retry_number, err.retry_after, self.uniform, self.policy)
                 if self.clock() - start + wait >= self.policy.budget_s:
@@ -90,24 +115,28 @@ class ApiClient:
                 self.sleep(wait)
                 retry_number += 1
 
-    def fetch_once(self, task_id: str, deadline_s: float | None = None) -> TaskState:
-        """One attempt (plus one silent retry of a keep-alive connection the server dropped).
-
-        Both tries share one deadline: a stale-connection retry never extends the attempt.
+    def send_once(self, req: Request, deadline_s: float | None = None) -> Any:
+        """One attempt (plus, for GET and PUT, one silent retry of a kept-alive connection that
+        the server had dropped). Both tries share one deadline: the retry never extends it.
         """
         failures = _transport_failures()
         limit = self.timeouts.request_s if deadline_s is None else min(self.timeouts.request_s, deadline_s)
         end = self.clock() + limit
         for attempt in (1, 2):
             try:
-                return self._attempt(task_id, end - self.clock() if attempt == 2 else limit)
+                return self._attempt(req, end - self.clock() if attempt == 2 else limit)
             except _StaleConnection as exc:
-                if attempt == 2 or end - self.clock() <= 0:
-                    raise self._transport_error(exc) from None
+                # A POST may have reached the server before it closed the connection: final.
+                if attempt == 2 or end - self.clock() <= 0 or req.method == "POST":
+                    raise self._transport_error(exc, req) from None
                 self._debug("the server had closed the kept-alive connection; reconnecting")
             except failures as exc:
-                raise self._transport_error(exc) from None
+                raise self._transport_error(exc, req) from None
         raise AssertionError("unreachable")
+
+    def redact(self, value: str) -> str:
+        """Text with this client's key masked (a server, proxy or echo page may reflect it)."""
+        return redact(value, self._key)
 
     def close(self) -> None:
         if self._session is not None:
@@ -132,7 +161,7 @@ class ApiClient:
             self._session = session
         return self._session
 
-    def _attempt(self, task_id: str, deadline_s: float | None) -> TaskState:
+    def _attempt(self, req: Request, deadline_s: float | None) -> Any:
         t = self.timeouts
         overall = t.request_s if deadline_s is None else max(0.05, min(t.request_s, deadline_s))
         # Per-recv timeouts cannot stop a server that drips its status line and headers (finding
@@ -141,7 +170,7 @@ class ApiClient:
         watch = WATCHDOG.watch(overall)
         CURRENT.watch = watch
         try:
-            outcome = self._exchange(task_id, overall)
+            outcome = self._exchange(req, overall)
         except Exception:
             if watch.fired:
                 raise _DeadlineExceeded() from None
@@ -153,17 +182,20 @@ class ApiClient:
             raise _DeadlineExceeded()
         return outcome
 
-    def _exchange(self, task_id: str, overall: float) -> TaskState:
+    def _send(self, req: Request, overall: float) -> Any:
         t = self.timeouts
-        deadline = self.clock() + overall
-        session = self._session_or_new()
-        url = self.base_url + STATUS_PATH
-        self._debug(f"> GET {url}?task_id={clean(task_id, 80)} (Authorization: Bearer ****)")
-        started = self.clock()
+        url = self.base_url + req.path
+        query = f"?{urlencode(req.params, doseq=True)}" if req.params else ""
+        size = f" ({len(req.body)} bytes of JSON)" if req.body is not None else ""
+        self._debug(f"> {req.method} {url}{clean(query, 200)}{size} (Authorization: Bearer ****)")
+        headers = {"Content-Type": "application/json"} if req.body is not None else None
         try:
-            resp = session.get(
+            return self._session_or_new().request(
+                req.method,
                 url,
-                params={"task_id": task_id},
+                params=req.params,
+                data=req.body,
+                headers=headers,
                 auth=bearer(self._key),  # auth= also stops ~/.netrc from replacing the header
                 timeout=(min(t.connect_s, overall), min(t.read_s, overall)),
                 allow_redirects=False,
@@ -174,6 +206,11 @@ class ApiClient:
             if _is_stale_connection(exc):
                 raise _StaleConnection() from None
             raise
+
+    def _exchange(self, req: Request, overall: float) -> Any:
+        deadline = self.clock() + overall
+        started = self.clock()
+        resp = self._send(req, overall)
         with resp:
             body = self._read_capped(resp, deadline)
             # Redact before any truncation: a cut-off key would no longer match the redaction.
@@ -183,25 +220,25 @@ class ApiClient:
                         f"in {1000 * (self.clock() - started):.0f} ms")
             if body is None:
                 raise ApiError("server", f"answer body larger than {MAX_BODY // 1024} KiB",
-                               http_status=resp.status_code, hint=HINTS["server"])
-            outcome = classify(resp.status_code, body, ctype)
+                               http_status=resp.status_code, resource=req.resource)
+            outcome = classify(resp.status_code, body, ctype, resource=req.resource)
             if isinstance(outcome, ApiError):
-                outcome.retry_after = parse_retry_after(resp.headers.get("Retry-After"), self.wall())
-                if 300 <= resp.status_code < 400:
-                    target = _location_host(redact(resp.headers.get("Location", ""), self._key))
-                    if target:
-                        outcome.msg += f" (to host {clean(target, 80)})"
-                if outcome.kind == "auth" and self._key_source:
-                    outcome.hint = (f"the key from {clean(self._key_source, 200)} was rejected; "
-                                    f"{HINTS['auth']}")
-                # A server (or a proxy, or an echo page) may reflect the Authorization header.
-                outcome.msg = redact(outcome.msg, self._key)
-                if outcome.trace_id is not None:
-                    outcome.trace_id = redact(outcome.trace_id, self._key)
-                raise outcome
-            if self._key in outcome.status:
-                return TaskState(redact(outcome.status, self._key))
-            return outcome
+                raise self._answer_error(outcome, resp)
+            return _redact_deep(outcome, self._key)
+
+    def _answer_error(self, err: ApiError, resp: Any) -> ApiError:
+        err.retry_after = parse_retry_after(resp.headers.get("Retry-After"), self.wall())
+        if 300 <= resp.status_code < 400:
+            target = _location_host(redact(resp.headers.get("Location", ""), self._key))
+            if target:
+                err.msg += f" (to host {clean(target, 80)})"
+        if err.kind == "auth" and self._key_source:
+            err.hint = f"the key from {clean(self._key_source, 200)} was rejected; {KINDS['auth'].hint}"
+        # A server (or a proxy, or an echo page) may reflect the Authorization header.
+        err.msg = redact(err.msg, self._key)
+        if err.trace_id is not None:
+            err.trace_id = redact(err.trace_id, self._key)
+        return err
 
     def _read_capped(self, resp: Any, deadline: float) -> bytes | None:
         """The decoded body, or None past MAX_BODY; checks the overall deadline between reads."""
@@ -221,32 +258,41 @@ class ApiClient:
                 return None
             parts.append(chunk)
 
-    def _transport_error(self, exc: BaseException) -> ApiError:
-        """A transport failure as a network error (69); the text never comes from str(exc)."""
+    def _transport_error(self, exc: BaseException, req: Request) -> ApiError:
+        """A transport failure as a network error (69); the text never comes from str(exc).
+
+        ``reached_server`` stays True unless the connection was never made (DNS failure,
+        connection refused, connect timeout): only then may a create request be sent again.
+        """
         import requests
 
         retryable = True
-        hint = HINTS["network"]
+        reached = True
+        hint = KINDS["network"].hint
         if isinstance(exc, _DeadlineExceeded):
             what = "no complete answer within the request deadline"
         elif _caused_by(exc, "SSLCertVerificationError", "CertificateError"):
             what = "the server's TLS certificate could not be verified"
             retryable = False  # a bad certificate does not heal in seconds: one attempt only
+            reached = False  # verification is part of the handshake: no request was sent
             hint = _TLS_HINT
         elif isinstance(exc, requests.exceptions.SSLError) or _caused_by(exc, "SSLError"):
             what = "TLS handshake failed"  # e.g. EOF during the handshake: may be transient
             hint = _TLS_HINT
         elif _caused_by(exc, "DecodeError", "ContentDecodingError"):
             return ApiError("server", "the answer's compressed body could not be decoded",
-                            hint=HINTS["server"])
+                            resource=req.resource)
         elif isinstance(exc, requests.exceptions.ConnectTimeout) or _caused_by(exc, "ConnectTimeoutError"):
             what = "connection timed out"
+            reached = False
         elif _caused_by(exc, "ReadTimeout", "ReadTimeoutError", "TimeoutError", "timeout"):
             what = "timed out waiting for the answer"
         elif _caused_by(exc, "NameResolutionError", "gaierror"):
             what = "cannot resolve the host name"
+            reached = False
         elif _caused_by(exc, "ConnectionRefusedError"):
             what = "connection refused"
+            reached = False
         elif isinstance(exc, requests.exceptions.ProxyError) or _caused_by(exc, "ProxyError"):
             what = "cannot connect through the proxy (HTTPS_PROXY / HTTP_PROXY)"
         elif isinstance(exc, _StaleConnection) or _caused_by(
@@ -258,11 +304,31 @@ class ApiClient:
         else:
             what = f"request failed ({type(exc).__name__})"
         return ApiError("network", f"cannot get an answer from {self._host}: {what}",
-                        hint=hint, retryable=retryable)
+                        hint=hint, retryable=retryable, resource=req.resource, reached_server=reached)
 
     def _debug(self, line: str) -> None:
         if self._log is not None:
             self._log(redact(line, self._key))
+
+
+def _redact_deep(value: Any, key: str) -> Any:
+    """The parsed answer with the key masked in every string (iterative: answers may nest deeply)."""
+    if isinstance(value, str):
+        return redact(value, key)
+    if not isinstance(value, dict | list):
+        return value
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for k, v in list(items):
+            if isinstance(v, str):
+                masked = redact(v, key)
+                if masked != v:
+                    node[k] = masked
+            elif isinstance(v, dict | list):
+                stack.append(v)
+    return value
 
 
 class _RedactKeys:

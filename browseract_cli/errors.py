@@ -1,8 +1,13 @@
-"""Typed errors: everything that ends a command with a non-task exit code."""
+"""Typed errors: everything that ends a command with a non-task exit code.
+
+The error kinds of the contract live in one table (``KINDS``): each kind's exit code, the title
+shown before its message, and a hint of what to do. Titles and hints of ``not_found`` and
+``bad_request`` depend on the resource the request was about (task, workflow, template...).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from browseract_cli.exit_codes import ExitCode
 
@@ -18,6 +23,9 @@ class BrowseractError(Exception):
         self.msg = msg
         self.hint = hint
 
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "http_status": None, "code": None, "msg": self.msg, "trace_id": None}
+
 
 class UsageError(BrowseractError):
     exit_code = ExitCode.USAGE
@@ -28,26 +36,86 @@ class ConfigError(BrowseractError):
     exit_code = ExitCode.CONFIG
     kind = "config"
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": "config", "http_status": None, "code": None, "msg": self.msg, "trace_id": None}
+
+class LocalIOError(BrowseractError):
+    """A local file, folder or stdout could not be written (74)."""
+
+    exit_code = ExitCode.IO_ERROR
+    kind = "io"
 
 
-# ApiError kind -> exit code (contract "Exit codes"; JSON ERROR.kind values).
-KIND_EXIT: dict[str, ExitCode] = {
-    "auth": ExitCode.AUTH,
-    "not_found": ExitCode.NOT_FOUND,
-    "bad_request": ExitCode.BAD_REQUEST,
-    "rate_limited": ExitCode.RATE_LIMITED,
-    "server": ExitCode.BAD_ANSWER,
-    "network": ExitCode.UNREACHABLE,
-    "config": ExitCode.CONFIG,
+class InputError(BrowseractError):
+    """Input the user gave (an input file, an input name) that the request cannot carry (65)."""
+
+    exit_code = ExitCode.BAD_REQUEST
+    kind = "bad_request"
+
+
+class Kind(NamedTuple):
+    exit_code: ExitCode
+    title: str
+    hint: str
+
+
+# kind -> exit code, title and hint (contract "Exit codes"; JSON ERROR.kind values).
+KINDS: dict[str, Kind] = {
+    "auth": Kind(ExitCode.AUTH, "API key rejected",
+                 "check the key with `browseract config doctor`; store a new one with "
+                 "`browseract config set-key`"),
+    "not_found": Kind(ExitCode.NOT_FOUND, "not found", "check the ID"),
+    "bad_request": Kind(ExitCode.BAD_REQUEST, "request rejected",
+                        "check the arguments and --base-url; `browseract config doctor` tests the setup"),
+    "rate_limited": Kind(ExitCode.RATE_LIMITED, "rate limited",
+                         "too many requests: wait a little, or poll less often (`watch --interval`)"),
+    "server": Kind(ExitCode.BAD_ANSWER, "bad answer from the API",
+                   "the API had trouble answering; try again later and quote the traceId to "
+                   "BrowserAct support"),
+    "network": Kind(ExitCode.UNREACHABLE, "network error",
+                    "check your network and --base-url; `browseract config doctor` tests the connection"),
+    "config": Kind(ExitCode.CONFIG, "configuration error", ""),
 }
+KIND_EXIT: dict[str, ExitCode] = {name: kind.exit_code for name, kind in KINDS.items()}
+
+# What "not found" means, and what to do about it, for each resource.
+NOT_FOUND: dict[str, tuple[str, str]] = {
+    "task": ("task not found",
+             "check the task ID (`browseract list` shows recent tasks); a task just started may "
+             "take a moment to appear (`watch --not-found-grace`)"),
+    "workflow": ("workflow not found", "`browseract workflows list` shows the IDs of your workflows"),
+    "template": ("template not found", "`browseract templates list` shows the IDs of the templates"),
+}
+BAD_REQUEST_HINTS: dict[str, str] = {
+    "task": "check the task ID and --base-url; `browseract config doctor` tests the setup",
+    "region": "`browseract regions` lists the region codes",
+}
+CONCURRENCY_HINT = (
+    "the account already runs as many tasks as its plan allows (free plans 1 at a time, paid "
+    "plans up to 20): wait for one to end, or add --wait-for-slot 10m to wait for a free slot"
+)
+
+
+def title_for(kind: str, resource: str | None) -> str:
+    if kind == "not_found" and resource in NOT_FOUND:
+        return NOT_FOUND[resource][0]
+    return KINDS[kind].title if kind in KINDS else "error"
+
+
+def hint_for(kind: str, resource: str | None, code: int | None = None) -> str:
+    if code == 10118:
+        return CONCURRENCY_HINT
+    if kind == "not_found" and resource in NOT_FOUND:
+        return NOT_FOUND[resource][1]
+    if kind == "bad_request" and resource in BAD_REQUEST_HINTS:
+        return BAD_REQUEST_HINTS[resource]
+    return KINDS[kind].hint
 
 
 class ApiError(BrowseractError):
     """What the API (or the way to it) answered, classified per the contract.
 
-    ``msg`` and ``trace_id`` may hold server text: sanitise before display.
+    ``msg`` and ``trace_id`` may hold server text: sanitise before display. ``reached_server``
+    is False only when the request certainly never left this machine (DNS failure, connection
+    refused, connect timeout): the one case in which a create request may be sent again.
     """
 
     def __init__(
@@ -58,11 +126,13 @@ class ApiError(BrowseractError):
         http_status: int | None = None,
         code: int | None = None,
         trace_id: str | None = None,
-        hint: str = "",
+        hint: str | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        resource: str | None = None,
+        reached_server: bool = True,
     ) -> None:
-        super().__init__(msg, hint=hint)
+        super().__init__(msg, hint=hint_for(kind, resource, code) if hint is None else hint)
         self.kind = kind
         self.exit_code = KIND_EXIT[kind]
         self.http_status = http_status
@@ -70,6 +140,12 @@ class ApiError(BrowseractError):
         self.trace_id = trace_id
         self.retryable = retryable
         self.retry_after = retry_after
+        self.resource = resource
+        self.reached_server = reached_server
+
+    @property
+    def title(self) -> str:
+        return title_for(self.kind, self.resource)
 
     def to_json(self) -> dict[str, Any]:
         return {

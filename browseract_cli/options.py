@@ -1,13 +1,39 @@
-"""Parsing of task IDs and durations, shared by `status` and `watch`."""
+"""Options shared by several commands (declared once), and the parsing of IDs and durations.
 
-from __future__ import annotations
+This module is imported by the command modules at start-up: it must stay cheap (typer is
+already loaded by then; nothing here compiles a regex at import).
+"""
 
 import math
 import re
 from collections.abc import Iterable
+from typing import IO, Annotated
+
+import typer
 
 from browseract_cli.errors import UsageError
 from browseract_cli.sanitize import clean, has_control
+
+# --------------------------------------------------------------------------- shared aliases
+
+TaskIds = Annotated[list[str], typer.Argument(
+    metavar="TASK_ID...", help="Task IDs; a single '-' reads them from stdin, one per line.",
+    show_default=False)]
+Json = Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one object per line.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the essential value(s), for pipes.")]
+ExitZero = Annotated[bool, typer.Option(
+    "--exit-zero", help="Exit 0 whenever every lookup succeeded, whatever the states.")]
+Limit = Annotated[int, typer.Option(
+    "--limit", metavar="N", min=1, max=500, help="How many to show (1-500).")]
+Page = Annotated[int, typer.Option("--page", metavar="N", min=1, help="Which page to show (from 1).")]
+All = Annotated[bool, typer.Option("--all", help="Walk every page (500 a page), printing as it goes.")]
+Wait = Annotated[bool, typer.Option("--wait", help="Wait until the task is done, as `watch` does.")]
+Timeout = Annotated[str, typer.Option(
+    "--timeout", metavar="DURATION", help="Give up waiting after this long (exit 124); 0 = no limit.")]
+Interval = Annotated[str, typer.Option(
+    "--interval", metavar="SECONDS", help="Time between polls of one task (fractions allowed).")]
+MaxOutage = Annotated[str, typer.Option(
+    "--max-outage", metavar="DURATION", help="Give up when polls have failed for this long; 0 = never.")]
 
 MAX_TASK_ID = 256
 _UNIT = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -27,6 +53,12 @@ def check_task_id(task_id: str) -> str:
     except UnicodeEncodeError:
         raise UsageError("invalid task ID: it is not valid UTF-8 text") from None
     return task_id
+
+
+def read_task_ids(args: Iterable[str], stdin: IO[str]) -> list[str]:
+    """The task IDs of a command: arguments, with a lone ``-`` replaced by stdin's lines."""
+    args = list(args)
+    return collect_task_ids(args, stdin if "-" in args else None)
 
 
 def collect_task_ids(args: Iterable[str], stdin_lines: Iterable[str] | None) -> list[str]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from enum import StrEnum
 from typing import IO, Any, NamedTuple
 
-from browseract_cli.errors import ApiError, BrowseractError
+from browseract_cli.errors import ApiError, BrowseractError, UsageError
 from browseract_cli.sanitize import clean
 
 STATUS_STYLE = {
@@ -39,6 +40,32 @@ def styling_wanted(stream: IO[str], *, no_color: bool, env: Mapping[str, str] = 
         return False
 
 
+class Mode(StrEnum):
+    """How a command writes its data, decided once from --json / -q."""
+
+    HUMAN = "human"
+    JSON = "json"
+    QUIET = "quiet"
+
+
+def output_mode(json_: bool = False, quiet: bool = False) -> Mode:
+    if json_ and quiet:
+        raise UsageError("--json and --quiet cannot be used together")
+    return Mode.JSON if json_ else Mode.QUIET if quiet else Mode.HUMAN
+
+
+class Column(NamedTuple):
+    """A table column. ``key`` columns (IDs) are never shortened; ``styles`` colours by value."""
+
+    header: str
+    key: bool = False
+    styles: Mapping[str, str] | None = None
+    align: str = "left"
+
+
+Cell = str | None  # None shows as "-"
+
+
 class TaskRow(NamedTuple):
     """One task's outcome, as every output mode needs it."""
 
@@ -58,19 +85,17 @@ class TaskRow(NamedTuple):
 
 
 def error_json(err: BrowseractError) -> dict[str, Any]:
-    if isinstance(err, ApiError):
-        doc = err.to_json()
-        doc["msg"] = clean(doc["msg"], 500)
-        doc["trace_id"] = None if doc["trace_id"] is None else clean(doc["trace_id"], 100)
-        return doc
-    return {"kind": err.kind, "http_status": None, "code": None, "msg": err.msg, "trace_id": None}
+    doc = err.to_json()
+    doc["msg"] = clean(doc["msg"], 500)
+    doc["trace_id"] = None if doc["trace_id"] is None else clean(doc["trace_id"], 100)
+    return doc
 
 
-def error_text(err: BrowseractError, task_id: str | None = None) -> str:
+def error_text(err: BrowseractError, subject: str | None = None) -> str:
     """One line: what went wrong, with HTTP status, business code, msg and traceId when known."""
-    subject = f"{clean(task_id, 80)}: " if task_id is not None else ""
+    head = f"{clean(subject, 80)}: " if subject is not None else ""
     if not isinstance(err, ApiError):
-        return f"{subject}{err.msg}"
+        return f"{head}{err.msg}"
     facts = []
     if err.http_status is not None:
         facts.append(f"HTTP {err.http_status}")
@@ -79,18 +104,7 @@ def error_text(err: BrowseractError, task_id: str | None = None) -> str:
     if err.trace_id:
         facts.append(f"traceId {clean(err.trace_id, 100)}")
     tail = f" ({', '.join(facts)})" if facts else ""
-    return f"{subject}{_KIND_TITLE.get(err.kind, 'error')}: {clean(err.msg, 300)}{tail}"
-
-
-_KIND_TITLE = {
-    "auth": "API key rejected",
-    "not_found": "task not found",
-    "bad_request": "request rejected",
-    "rate_limited": "rate limited",
-    "server": "bad answer from the API",
-    "network": "network error",
-    "config": "configuration error",
-}
+    return f"{head}{err.title}: {clean(err.msg, 300)}{tail}"
 
 
 class Output:
@@ -140,40 +154,89 @@ class Output:
             self._console = Console(file=self.stdout, highlight=False, soft_wrap=False)
         return self._console
 
-    # -- status ----------------------------------------------------------------------------
+    # -- generic data output ---------------------------------------------------------------
 
-    def status_rows(self, rows: Sequence[TaskRow], mode: str) -> None:
-        """Print `status` results: mode is "json", "quiet" or "human"."""
-        if mode == "json":
-            for row in rows:
-                self.json_line(row.to_json())
-        elif mode == "quiet":
-            for row in rows:
-                if row.status is None:
-                    continue
-                word = clean(row.status, 80)
-                self.line(word if len(rows) == 1 else f"{row.task_id}\t{word}")
-        elif self.styled:
-            self._status_table(rows)
-        else:
-            self._status_plain(rows)
+    def quiet(self, values: Iterable[str]) -> None:
+        """`-q`: one value per line, for pipes."""
+        for value in values:
+            self.line(value)
 
-    def _status_plain(self, rows: Sequence[TaskRow]) -> None:
-        shown = [(clean(r.task_id, 256), clean(r.status, 80) if r.status is not None else "-") for r in rows]
-        width = max(len("TASK"), *(len(t) for t, _ in shown))
-        self.line(f"{'TASK':<{width}}  STATUS")
-        for task, status in shown:
-            self.line(f"{task:<{width}}  {status}")
+    def table(self, columns: Sequence[Column], batches: Iterable[Sequence[Sequence[Cell]]]) -> None:
+        """A table of sanitised cells: rich on a terminal, aligned plain text off it.
 
-    def _status_table(self, rows: Sequence[TaskRow]) -> None:
+        ``batches`` are printed as they arrive (a paged list streams page by page): the column
+        widths are those of the first batch, and a longer cell later only pushes its line.
+        """
+        widths: list[int] | None = None
+        for rows in batches:
+            shown = [[clean(c, 256) if c is not None else "-" for c in row] for row in rows]
+            first = widths is None
+            if widths is None:
+                widths = [max([len(col.header), *(len(r[i]) for r in shown)]) for i, col in enumerate(columns)]
+            if self.styled:
+                self._rich_table(columns, shown, widths, header=first)
+            else:
+                self._plain_table(columns, shown, widths, header=first)
+
+    def _plain_table(self, columns: Sequence[Column], rows: list[list[str]], widths: list[int],
+                     header: bool) -> None:
+        def fmt(cells: Sequence[str]) -> str:
+            parts = [c.rjust(w) if col.align == "right" else c.ljust(w)
+                     for c, w, col in zip(cells, widths, columns, strict=True)]
+            return "  ".join(parts).rstrip()
+
+        if header:
+            self.line(fmt([c.header for c in columns]))
+        for row in rows:
+            self.line(fmt(row))
+
+    def _rich_table(self, columns: Sequence[Column], rows: list[list[str]], widths: list[int],
+                    header: bool) -> None:
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(show_edge=False, header_style="bold", box=None, pad_edge=False)
-        table.add_column("TASK", overflow="fold")
-        table.add_column("STATUS")
+        table = Table(show_edge=False, header_style="bold", box=None, pad_edge=False, show_header=header)
+        for col, width in zip(columns, widths, strict=True):
+            if col.key:  # an ID is never cut: it is what the user copies into the next command
+                table.add_column(col.header, min_width=width, no_wrap=True, overflow="fold")
+            else:
+                table.add_column(col.header, min_width=min(width, len(col.header)), justify=col.align,  # type: ignore[arg-type]
+                                 overflow="ellipsis", no_wrap=True)
         for row in rows:
-            status = row.status
-            cell = Text(clean(status, 80), style=STATUS_STYLE.get(status, "")) if status else Text("-", style="dim")
-            table.add_row(Text(clean(row.task_id, 256)), cell)
+            table.add_row(*(Text(cell, style=(col.styles or {}).get(cell, "") if cell != "-" else "dim")
+                            for cell, col in zip(row, columns, strict=True)))
         self.console().print(table)
+
+    def record(self, fields: Sequence[tuple[str, Cell]], styles: Mapping[str, str] | None = None) -> None:
+        """Key/value details of one thing, aligned; fields whose value is None are left out."""
+        shown = [(name, clean(value, 2000)) for name, value in fields if value is not None]
+        if not shown:
+            return
+        width = max(len(name) for name, _ in shown)
+        if not self.styled:
+            for name, value in shown:
+                self.line(f"{name + ':':<{width + 1}}  {value}")
+            return
+        from rich.text import Text
+
+        console = self.console()
+        for name, value in shown:
+            line = Text(f"{name + ':':<{width + 1}}  ", style="bold")
+            line.append(value, style=(styles or {}).get(value, ""))
+            console.print(line, soft_wrap=True)
+
+    # -- status ----------------------------------------------------------------------------
+
+    def status_rows(self, rows: Sequence[TaskRow], mode: str) -> None:
+        """Print `status` results in the given output mode."""
+        if mode == Mode.JSON:
+            for row in rows:
+                self.json_line(row.to_json())
+        elif mode == Mode.QUIET:
+            # ID<TAB>STATUS whenever several tasks were asked for, so one success among failed
+            # lookups is never a bare, ambiguous word.
+            words = [(r.task_id, clean(r.status, 80)) for r in rows if r.status is not None]
+            self.quiet(word if len(rows) == 1 else f"{task}\t{word}" for task, word in words)
+        else:
+            columns = [Column("TASK", key=True), Column("STATUS", styles=STATUS_STYLE)]
+            self.table(columns, [[(r.task_id, r.status) for r in rows]])

@@ -1,10 +1,13 @@
-"""Retry policy: backoff with full jitter, Retry-After parsing, per-lookup budget."""
+"""Retry policy: backoff with full jitter, Retry-After parsing, per-lookup budget, what may be retried."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from browseract_cli.errors import ApiError
 
 BACKOFF_BASE = 0.5  # seconds; the first retry waits up to this long
 BACKOFF_CAP = 20.0  # seconds; the AWS SDK "standard" cap
@@ -61,3 +64,18 @@ def next_wait(retry_number: int, retry_after: float | None,
     if retry_after is not None:
         return retry_after
     return backoff_delay(retry_number, uniform, policy)
+
+
+def may_retry(method: str, err: ApiError) -> bool:
+    """Whether a failed request may be sent again.
+
+    GET and PUT (lookups, stop, resume) are safe to repeat: every retryable error is retried.
+    A POST creates a task and spends credits, and the API has no idempotency key: it is sent
+    again only when it certainly never reached the server (DNS failure, connection refused,
+    connect timeout), or after a 429, which means nothing was created.
+    """
+    if not err.retryable:
+        return False
+    if method != "POST":
+        return True
+    return not err.reached_server or err.http_status == 429

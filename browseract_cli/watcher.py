@@ -10,16 +10,17 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from browseract_cli.classify import TaskState
 from browseract_cli.errors import ApiError, BrowseractError
 from browseract_cli.exit_codes import ExitCode, worst
-from browseract_cli.models import TERMINAL, is_known, state_exit_code
-from browseract_cli.retry import backoff_delay
+from browseract_cli.models import TERMINAL, TaskState, is_known, state_exit_code
+from browseract_cli.retry import RetryPolicy, backoff_delay
 
-if TYPE_CHECKING:
-    from browseract_cli.api import ApiClient
+# One look at a task's state (a single attempt: the watch itself decides about retries);
+# raises ApiError. `watch`, `run --wait`, `output --wait`, `stop --wait` and `resume --wait`
+# all watch through the same loop with their own poll.
+Poll = Callable[[str], TaskState]
 
 MAX_WORKERS = 8
 PAUSED_NOTE = "waiting for human input: a person must resume it (in the app or via resume-task)"
@@ -71,11 +72,13 @@ class Reporter(Protocol):
 
 
 class Watch:
-    def __init__(self, opts: WatchOptions, client: ApiClient, report: Reporter, *,
+    def __init__(self, opts: WatchOptions, poll: Poll, report: Reporter, *,
                  clock: Callable[[], float], wall: Callable[[], float],
-                 sleep: Callable[[float], None], uniform: Callable[[float, float], float]) -> None:
+                 sleep: Callable[[float], None], uniform: Callable[[float, float], float],
+                 policy: RetryPolicy = RetryPolicy()) -> None:
         self.opts = opts
-        self.client = client
+        self.poll = poll
+        self.policy = policy
         self.report = report
         self.clock, self.wall, self.sleep, self.uniform = clock, wall, sleep, uniform
         self.tasks = [Tracked(t) for t in dict.fromkeys(opts.task_ids)]
@@ -157,7 +160,7 @@ class Watch:
 
     def _fetch(self, task_id: str) -> TaskState | ApiError:
         try:
-            return self.client.fetch_once(task_id)
+            return self.poll(task_id)
         except ApiError as err:
             return err
 
@@ -206,7 +209,7 @@ class Watch:
         if err.retry_after is not None:
             wait = max(self.opts.interval, err.retry_after)  # the server's wish, never faster than --interval
         else:
-            wait = backoff_delay(t.failures - 1, self.uniform, self.client.policy)
+            wait = backoff_delay(t.failures - 1, self.uniform, self.policy)
             if self.opts.max_outage:  # one last poll when the outage reaches --max-outage, not a backoff later
                 wait = min(wait, t.outage_since + self.opts.max_outage - now)
             wait = max(self.opts.interval, wait)

@@ -9,8 +9,10 @@ import json
 
 import pytest
 
-from browseract_cli.classify import MAX_BODY, TaskState, classify, parse_json_object
+from browseract_cli.classify import MAX_BODY, parse_json_object
+from browseract_cli.endpoints import task_status_outcome as classify
 from browseract_cli.errors import ApiError
+from browseract_cli.models import TaskState
 
 JSON = "application/json"
 

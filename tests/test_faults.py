@@ -62,8 +62,9 @@ from socket_faults import (
 
 from browseract_cli import transport
 from browseract_cli.api import ApiClient, Timeouts
-from browseract_cli.classify import TaskState
+from browseract_cli.endpoints import get_task_status
 from browseract_cli.errors import KIND_EXIT, ApiError
+from browseract_cli.models import TaskState
 from browseract_cli.retry import RetryPolicy
 from browseract_cli.simulator import SimServer
 
@@ -788,7 +789,7 @@ def short_client() -> Iterator[Callable[..., ApiClient]]:
 def _lookup(client: ApiClient) -> tuple[TaskState | ApiError, float]:
     started = time.monotonic()
     try:
-        outcome: TaskState | ApiError = client.get_task_status("t")
+        outcome: TaskState | ApiError = get_task_status(client, "t")
     except ApiError as exc:
         outcome = exc
     return outcome, time.monotonic() - started
@@ -818,7 +819,7 @@ def test_the_watchdog_is_one_thread_and_forgets_finished_requests(
     sim.add_task("t", [{"status": "running"}])
     client = short_client(sim.url, Timeouts(5.0, 5.0, 20.0))
     for _ in range(200):
-        assert client.get_task_status("t") == TaskState("running")
+        assert get_task_status(client, "t") == TaskState("running")
     watchdogs = [t for t in threading.enumerate() if t.name == "browseract-deadline"]
     assert len(watchdogs) == 1
     assert not transport.WATCHDOG._active  # nothing kept per request
@@ -836,7 +837,7 @@ def test_memory_stays_flat_whatever_the_body(short_client: Callable[..., ApiClie
     """D5/D6: the 1 MiB cap counts decoded bytes while reading; nothing buffers past it."""
     with FaultServer(fault()) as server:
         client = short_client(server.url, Timeouts(2.0, 2.0, 5.0))
-        client.get_task_status  # noqa: B018  (import requests before measuring)
+        import requests  # noqa: F401  (imported before measuring)
         tracemalloc.start()
         try:
             outcome, elapsed = _lookup(client)

@@ -31,8 +31,11 @@ from hypothesis import strategies as st
 from socket_faults import FaultServer, Request
 
 from browseract_cli.api import ApiClient, Timeouts
-from browseract_cli.classify import MAX_BODY, RETRY_STATUSES, TaskState, classify
+from browseract_cli.classify import MAX_BODY, RETRY_STATUSES
+from browseract_cli.endpoints import get_task_status
+from browseract_cli.endpoints import task_status_outcome as classify
 from browseract_cli.errors import KIND_EXIT, ApiError
+from browseract_cli.models import TaskState
 from browseract_cli.render import TaskRow, error_json, error_text
 from browseract_cli.retry import RetryPolicy
 
@@ -247,7 +250,7 @@ def lookup(server: FaultServer, client: ApiClient, answer: bytes) -> TaskState |
     server.set_faults(_reflecting(answer))
     started = time.monotonic()
     try:
-        outcome: TaskState | ApiError = client.get_task_status("t")
+        outcome: TaskState | ApiError = get_task_status(client, "t")
     except ApiError as exc:
         outcome = exc
     elapsed = time.monotonic() - started

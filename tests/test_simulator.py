@@ -10,8 +10,8 @@ import time
 import pytest
 import requests
 
-from browseract_cli.scenario import DEMO_TASKS, load_scenario, validate_steps
 from browseract_cli.simulator import STATUS_PATH, SimServer
+from browseract_cli.simulator.scenario import DEMO_TASKS, load_scenario, validate_steps
 
 KEY = "sim-test-key-0123456789"
 ENVELOPE_FIELDS = {"code", "msg", "data", "ts", "time", "traceId"}
@@ -122,7 +122,7 @@ def test_missing_or_empty_task_id_is_99001(sim: SimServer, task_id: str | None) 
 
 
 def test_other_path_is_404_and_other_method_405(sim: SimServer) -> None:
-    assert_envelope(get(sim, "demo-finished", path="/v2/workflow/get-task"), 404, 404, "Not Found")
+    assert_envelope(get(sim, "demo-finished", path="/v2/workflow/no-such-endpoint"), 404, 404, "Not Found")
     assert_envelope(get(sim, "demo-finished", path="/"), 404, 404, "Not Found")
     r = get(sim, "demo-finished", method="POST")
     assert_envelope(r, 405, 405, "Method Not Allowed")
@@ -438,7 +438,7 @@ status = "running"
 def test_toml_scenario(tmp_path, clock: FakeClock) -> None:
     path = tmp_path / "s.toml"
     path.write_text(TOML_SCENARIO, encoding="utf-8")
-    tasks = load_scenario(path)
+    tasks = load_scenario(path).tasks
     assert tasks["task-1"] == [
         {"status": "created", "polls": 2},
         {"http": 503, "retry_after": "1", "polls": 1},
@@ -473,7 +473,7 @@ def test_json_scenario(tmp_path, clock: FakeClock) -> None:
     }
     path = tmp_path / "scenario.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    tasks = load_scenario(path)
+    tasks = load_scenario(path).tasks
     assert tasks["task-1"][1]["retry_after"] == "3"
     with SimServer(clock=clock, tasks=tasks) as server:
         assert status_of(server, "task-1") == "running"

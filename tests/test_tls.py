@@ -24,6 +24,7 @@ from conftest import CANARY, Run
 from socket_faults import FaultServer, header_drip, never_answer, respond
 
 from browseract_cli.api import ApiClient, Timeouts
+from browseract_cli.endpoints import get_task_status
 from browseract_cli.errors import ApiError
 from browseract_cli.retry import RetryPolicy
 
@@ -173,7 +174,7 @@ def test_tls_handshake_stall_is_cut_at_the_deadline() -> None:
                            policy=RetryPolicy(max_attempts=2, budget_s=1.0), sleep=lambda s: None)
         started = time.monotonic()
         with client, pytest.raises(ApiError) as caught:
-            client.get_task_status("t")
+            get_task_status(client, "t")
         elapsed = time.monotonic() - started
         assert silent.connections == 2
     assert caught.value.exit_code == 69 and "deadline" in caught.value.msg
@@ -190,7 +191,7 @@ def test_tls_header_drip_is_cut_at_the_deadline(tls_server: Callable[..., FaultS
                        policy=RetryPolicy(max_attempts=2, budget_s=1.5), sleep=lambda s: None)
     started = time.monotonic()
     with client, pytest.raises(ApiError) as caught:
-        client.get_task_status("t")
+        get_task_status(client, "t")
     elapsed = time.monotonic() - started
     assert caught.value.exit_code == 69 and "deadline" in caught.value.msg
     assert elapsed < 1.5 + 1.0

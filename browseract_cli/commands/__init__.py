@@ -1,11 +1,18 @@
-"""Command modules: each parses its options and hands them to a run_* function."""
+"""Command modules: each parses its options and hands them to a run_* function.
+
+A command is a function ``name(app: AppContext, **options) -> exit code`` decorated with
+``@command``: the decorator gives it the app context and the one error -> exit-code mapping
+(``run_and_exit``), and shows Typer a ``ctx: typer.Context`` parameter in place of ``app``.
+Its options are ``Annotated`` parameters, many of them shared (options.py).
+"""
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -38,6 +45,24 @@ def app_context(ctx: typer.Context) -> AppContext:
     if not isinstance(obj, AppContext):
         obj = ctx.find_root().obj = AppContext()
     return obj
+
+
+def command(fn: Callable[..., int]) -> Callable[..., None]:
+    """A Typer command from ``fn(app: AppContext, **options) -> exit code`` (see the module doc)."""
+    sig = inspect.signature(fn)
+    options = list(sig.parameters.values())[1:]
+    ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+
+    def wrapper(ctx: typer.Context, **kwargs: Any) -> None:
+        app_ctx = app_context(ctx)
+        run_and_exit(app_ctx, lambda: fn(app_ctx, **kwargs))
+
+    wrapper.__name__, wrapper.__qualname__ = fn.__name__, fn.__qualname__
+    wrapper.__doc__, wrapper.__module__ = fn.__doc__, fn.__module__
+    wrapper.__signature__ = sig.replace(parameters=[ctx_param, *options],  # type: ignore[attr-defined]
+                                        return_annotation=None)
+    wrapper.__annotations__ = {"ctx": typer.Context, **{p.name: p.annotation for p in options}}
+    return wrapper
 
 
 def run_and_exit(app_ctx: AppContext, fn: Callable[[], int]) -> NoReturn:

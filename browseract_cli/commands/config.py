@@ -249,6 +249,7 @@ def _live_check(app_ctx: AppContext, url: str, key: str, report=None) -> int:  #
     import secrets
 
     from browseract_cli.api import ApiClient
+    from browseract_cli.endpoints import get_task_status
     from browseract_cli.errors import ApiError
     from browseract_cli.render import error_text
 
@@ -263,7 +264,7 @@ def _live_check(app_ctx: AppContext, url: str, key: str, report=None) -> int:  #
     with ApiClient(url, key, clock=app_ctx.clock, wall=app_ctx.wall, sleep=app_ctx.sleep,
                    uniform=app_ctx.uniform, log=log) as client:
         try:
-            client.get_task_status(probe)
+            get_task_status(client, probe)
         except ApiError as err:
             if err.kind == "not_found":
                 say(True, "the API accepted the key (asked about a task that cannot exist: code 10112)")

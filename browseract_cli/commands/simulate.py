@@ -39,22 +39,22 @@ def simulate(
     def go() -> int:
         from browseract_cli.commands import long_running
         from browseract_cli.errors import UsageError
-        from browseract_cli.scenario import load_scenario
         from browseract_cli.settings import is_loopback_host
         from browseract_cli.simulator import SimServer
+        from browseract_cli.simulator.scenario import Scenario, load_scenario
 
         long_running()
         if not is_loopback_host(host):
             raise UsageError(f"--host must be a loopback address, not {host!r}",
                              hint="the simulator is for this machine only: use 127.0.0.1 or ::1")
-        tasks = {}
+        scn = Scenario()
         if scenario is not None:
             try:
-                tasks = load_scenario(scenario)
+                scn = load_scenario(scenario)
             except (OSError, ValueError) as exc:
                 raise UsageError(f"cannot use scenario file {scenario}: {exc}") from None
         try:
-            server = SimServer(host, port, api_key=api_key, tasks=tasks)
+            server = SimServer(host, port, api_key=api_key, **scn._asdict())
         except OSError as exc:
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                              hint="pick another port with --port, or --port 0 for a free one") from None

@@ -1,11 +1,10 @@
 """`browseract status`: look tasks up once; the exit code says their state."""
 
-from typing import Annotated, NamedTuple
+from typing import NamedTuple
 
-import typer
-
-from browseract_cli.commands import app_context, run_and_exit
+from browseract_cli.commands import command
 from browseract_cli.context import AppContext
+from browseract_cli.options import ExitZero, Json, Quiet, TaskIds
 
 EPILOG = (
     "\b\nExamples:\n"
@@ -22,59 +21,44 @@ EPILOGS = {"status": EPILOG}
 
 class StatusOptions(NamedTuple):
     task_ids: list[str]
-    mode: str  # "human", "json" or "quiet"
+    mode: str  # render.Mode
     exit_zero: bool
 
 
-def status(
-    ctx: typer.Context,
-    task_ids: Annotated[list[str], typer.Argument(
-        metavar="TASK_ID...", help="Task IDs to look up; a single '-' reads them from stdin.",
-        show_default=False)],
-    json_: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one object per task.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the status word(s).")] = False,
-    exit_zero: Annotated[bool, typer.Option(
-        "--exit-zero", help="Exit 0 whenever every lookup succeeded, whatever the states.")] = False,
-) -> None:
+@command
+def status(app: AppContext, task_ids: TaskIds, json_: Json = False, quiet: Quiet = False,
+           exit_zero: ExitZero = False) -> int:
     """Show the current status of one or more tasks."""
-    app_ctx = app_context(ctx)
+    from browseract_cli.options import read_task_ids
+    from browseract_cli.render import output_mode
 
-    def go() -> int:
-        from browseract_cli.errors import UsageError
-        from browseract_cli.options import collect_task_ids
-
-        if json_ and quiet:
-            raise UsageError("--json and --quiet cannot be used together")
-        stdin = app_ctx.input_stream() if "-" in task_ids else None
-        opts = StatusOptions(collect_task_ids(task_ids, stdin), "json" if json_ else "quiet" if quiet else "human",
-                             exit_zero)
-        return run_status(opts, app_ctx)
-
-    run_and_exit(app_ctx, go)
+    mode = output_mode(json_, quiet)
+    return run_status(StatusOptions(read_task_ids(task_ids, app.input_stream()), mode, exit_zero), app)
 
 
 def run_status(opts: StatusOptions, app_ctx: AppContext) -> int:
+    from browseract_cli.endpoints import get_task_status
     from browseract_cli.errors import BrowseractError, ConfigError
     from browseract_cli.exit_codes import ExitCode, worst
     from browseract_cli.models import is_known, state_exit_code
-    from browseract_cli.render import TaskRow
+    from browseract_cli.render import Mode, TaskRow
     from browseract_cli.sanitize import clean
 
     out = app_ctx.out
     try:
         client = app_ctx.make_client()
     except ConfigError as err:
-        if opts.mode != "json":
+        if opts.mode != Mode.JSON:
             raise
         out.error(err)
         rows = [TaskRow(t, None, int(err.exit_code), err) for t in opts.task_ids]
-        out.status_rows(rows, "json")
+        out.status_rows(rows, Mode.JSON)
         return int(err.exit_code)
     rows = []
     with client:
         for task_id in opts.task_ids:
             try:
-                state = client.get_task_status(task_id)
+                state = get_task_status(client, task_id)
             except BrowseractError as err:
                 out.error(err, task_id if len(opts.task_ids) > 1 else None)
                 rows.append(TaskRow(task_id, None, int(err.exit_code), err))
@@ -85,7 +69,7 @@ def run_status(opts: StatusOptions, app_ctx: AppContext) -> int:
             rows.append(TaskRow(task_id, state.status, int(state_exit_code(state.status))))
     # -q keeps the ID<TAB>STATUS form whenever several tasks were asked for (the renderer skips
     # failed lookups itself), so one success among failures is never a bare, ambiguous word.
-    shown = rows if opts.mode in ("json", "quiet") else [r for r in rows if r.status is not None]
+    shown = rows if opts.mode in (Mode.JSON, Mode.QUIET) else [r for r in rows if r.status is not None]
     if shown:
         out.status_rows(shown, opts.mode)
     if opts.exit_zero and all(r.error is None for r in rows):

@@ -4,8 +4,9 @@ from typing import Annotated
 
 import typer
 
-from browseract_cli.commands import app_context, run_and_exit
+from browseract_cli.commands import command
 from browseract_cli.context import AppContext
+from browseract_cli.options import Interval, MaxOutage, Timeout
 
 EPILOG = (
     "\b\nDURATION: seconds (90, 2.5) or with a unit (30s, 10m, 2h); 0 = no limit (--timeout,\n"
@@ -23,23 +24,20 @@ EPILOG = (
 EPILOGS = {"watch": EPILOG}
 
 
+@command
 def watch(
-    ctx: typer.Context,
+    app: AppContext,
     task_ids: Annotated[list[str], typer.Argument(
         metavar="TASK_ID...", help="Task IDs to watch; a single '-' reads them from stdin.", show_default=False)],
-    interval: Annotated[str, typer.Option(
-        "--interval", metavar="SECONDS", help="Time between polls of one task (fractions allowed).")] = "5",
-    timeout: Annotated[str, typer.Option(
-        "--timeout", metavar="DURATION", help="Give up after this long (exit 124); 0 = no limit.")] = "0",
+    interval: Interval = "5",
+    timeout: Timeout = "0",
     until: Annotated[list[str] | None, typer.Option(
         "--until", metavar="STATE", help="Also stop (exit 0) at this state; repeatable.",
         show_default=False)] = None,
     not_found_grace: Annotated[str, typer.Option(
         "--not-found-grace", metavar="DURATION",
         help="Treat 'task does not exist' as 'not created yet' this long.")] = "10s",
-    max_outage: Annotated[str, typer.Option(
-        "--max-outage", metavar="DURATION",
-        help="Give up when polls have failed for this long; 0 = never.")] = "5m",
+    max_outage: MaxOutage = "5m",
     heartbeat: Annotated[str, typer.Option(
         "--heartbeat", metavar="DURATION",
         help="Off a terminal, a 'still watching' line this often; 0 = off.")] = "60s",
@@ -47,51 +45,69 @@ def watch(
         "--fail-fast", help="Stop watching all tasks as soon as one ends with a non-zero code.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="JSON Lines events on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line(s).")] = False,
-) -> None:
+) -> int:
     """Wait until tasks finish (or reach an --until state), then exit with their outcome."""
-    app_ctx = app_context(ctx)
+    from browseract_cli.options import parse_duration, read_task_ids
+    from browseract_cli.render import output_mode
+    from browseract_cli.watcher import WatchOptions
 
-    def go() -> int:
-        from browseract_cli.errors import UsageError
-        from browseract_cli.models import KNOWN_STATES
-        from browseract_cli.options import collect_task_ids, parse_duration
-        from browseract_cli.watcher import WatchOptions
-
-        if json_ and quiet:
-            raise UsageError("--json and --quiet cannot be used together")
-        states = frozenset(s.strip().lower() for s in until or [])
-        bad = sorted(states - set(KNOWN_STATES))
-        if bad:
-            raise UsageError(f"--until {bad[0][:40]!r} is not a task state",
-                             hint=f"use one of: {', '.join(KNOWN_STATES)}")
-        step = parse_duration(interval, "--interval")
-        if step <= 0:
-            raise UsageError("--interval must be a positive number of seconds")
-        stdin = app_ctx.input_stream() if "-" in task_ids else None
-        opts = WatchOptions(
-            task_ids=collect_task_ids(task_ids, stdin), interval=step,
-            timeout=parse_duration(timeout, "--timeout"), until=states,
-            not_found_grace=parse_duration(not_found_grace, "--not-found-grace"),
-            max_outage=parse_duration(max_outage, "--max-outage"),
-            heartbeat=parse_duration(heartbeat, "--heartbeat"), fail_fast=fail_fast)
-        return run_watch(opts, app_ctx, "json" if json_ else "quiet" if quiet else "human")
-
-    run_and_exit(app_ctx, go)
+    mode = output_mode(json_, quiet)
+    opts = WatchOptions(
+        task_ids=read_task_ids(task_ids, app.input_stream()), interval=parse_interval(interval),
+        timeout=parse_duration(timeout, "--timeout"), until=parse_states(until),
+        not_found_grace=parse_duration(not_found_grace, "--not-found-grace"),
+        max_outage=parse_duration(max_outage, "--max-outage"),
+        heartbeat=parse_duration(heartbeat, "--heartbeat"), fail_fast=fail_fast)
+    return run_watch(opts, app, mode)
 
 
-def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None) -> int:  # type: ignore[no-untyped-def]
-    """Watch and report; returns the exit code. ``tasks_out`` (for `demo`) receives the Tracked tasks."""
+def parse_interval(text: str) -> float:
+    from browseract_cli.errors import UsageError
+    from browseract_cli.options import parse_duration
+
+    step = parse_duration(text, "--interval")
+    if step <= 0:
+        raise UsageError("--interval must be a positive number of seconds")
+    return step
+
+
+def parse_states(values: list[str] | None) -> frozenset[str]:
+    """--until values: task states (case-insensitive)."""
+    from browseract_cli.errors import UsageError
+    from browseract_cli.models import KNOWN_STATES
+
+    states = frozenset(s.strip().lower() for s in values or [])
+    bad = sorted(states - set(KNOWN_STATES))
+    if bad:
+        raise UsageError(f"--until {bad[0][:40]!r} is not a task state",
+                         hint=f"use one of: {', '.join(KNOWN_STATES)}")
+    return states
+
+
+def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None, client=None,  # type: ignore[no-untyped-def]
+              out=None) -> int:
+    """Watch and report; returns the exit code.
+
+    ``client`` reuses a caller's client (kept open); ``out`` reports somewhere else than the
+    app's output (`run --wait` keeps progress on stderr); ``tasks_out`` (for `demo`) receives
+    the Tracked tasks.
+    """
+    import contextlib
+
     from browseract_cli.commands import Terminated, long_running
+    from browseract_cli.endpoints import get_task_status
     from browseract_cli.errors import ConfigError
     from browseract_cli.exit_codes import ExitCode
     from browseract_cli.render_watch import github_actions
     from browseract_cli.watcher import Tracked, Watch
 
     long_running()
-
-    reporter = _reporter(app_ctx, mode, several=len(opts.task_ids) > 1)
+    out = out or app_ctx.out
+    reporter = _reporter(app_ctx, out, mode, several=len(opts.task_ids) > 1)
+    owned = client is None
     try:
-        client = app_ctx.make_client(pool_size=min(8, len(opts.task_ids)))
+        if client is None:
+            client = app_ctx.make_client(pool_size=min(8, len(opts.task_ids)))
     except ConfigError as err:
         app_ctx.out.error(err)
         tasks = [Tracked(t, exit_code=int(err.exit_code), error=err) for t in opts.task_ids]
@@ -99,12 +115,16 @@ def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None) -> int:  
             reporter.result(t, 0.0)
         reporter.close(tasks, int(err.exit_code), False)
         return int(err.exit_code)
-    watch = Watch(opts, client, reporter, clock=app_ctx.clock, wall=app_ctx.wall,
-                  sleep=app_ctx.sleep, uniform=app_ctx.uniform)
+
+    def poll(task_id: str):  # type: ignore[no-untyped-def]
+        return get_task_status(client, task_id, retry=False)
+
+    watch = Watch(opts, poll, reporter, clock=app_ctx.clock, wall=app_ctx.wall,
+                  sleep=app_ctx.sleep, uniform=app_ctx.uniform, policy=client.policy)
     if tasks_out is not None:
         tasks_out.extend(watch.tasks)
     interrupted = False
-    with client:
+    with client if owned else contextlib.nullcontext():
         try:
             code = watch.run()
         except (KeyboardInterrupt, Terminated) as stop:
@@ -121,14 +141,13 @@ def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None) -> int:  
                 reporter.close(watch.tasks, int(ExitCode.INTERNAL), False)
             raise
     reporter.close(watch.tasks, int(code), interrupted)
-    github_actions(watch.tasks, app_ctx.out, app_ctx.env)
+    github_actions(watch.tasks, out, app_ctx.env)
     return int(code)
 
 
-def _reporter(app_ctx: AppContext, mode: str, several: bool):  # type: ignore[no-untyped-def]
+def _reporter(app_ctx: AppContext, out, mode: str, several: bool):  # type: ignore[no-untyped-def]
     from browseract_cli import render_watch
 
-    out = app_ctx.out
     if mode == "json":
         return render_watch.JsonReporter(out, app_ctx.wall)
     if mode == "quiet":

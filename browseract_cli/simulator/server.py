@@ -1,27 +1,16 @@
-"""A BrowserAct-compatible API server on loopback, for ``simulate``, ``demo`` and the tests.
+"""The simulator's HTTP side: sockets, the request log, faults, latency, and SimServer itself.
 
-It serves ``GET /v2/workflow/get-task-status`` the way the real API does: ``200
-{"status": "..."}`` for a known task, and the error envelope ``{"code", "msg", "data", "ts",
-"time", "traceId"}`` otherwise:
-
-- missing or malformed ``Authorization: Bearer <key>``, or (when started with an API key) a
-  different key: HTTP 401, code ``401`` "Invalid authorization";
-- missing or empty ``task_id``: HTTP 400, code ``99001`` "request parameter error";
-- unknown task: HTTP 400, code ``10112`` "Task is not exist.";
-- any other path: HTTP 404, code ``404``; any other method: HTTP 405, code ``405``.
-
-Stdlib only (``http.server``), HTTP/1.1 keep-alive with ``TCP_NODELAY``, and every answer has a
-``Content-Length``.
-
-The tasks it serves, and the scenario file format, are described in ``scenario.py``.
+``SimServer`` serves all twelve endpoints of BrowserAct's v2 API on loopback, statefully, with
+the rules of routes.py over the world of state.py: HTTP/1.1 keep-alive with ``TCP_NODELAY``,
+every answer with a ``Content-Length``, 401 for a missing or malformed ``Authorization: Bearer
+<key>`` (or, when started with an API key, a different key), 404 for any other path and 405
+(with ``Allow``) for any other method. Files of finished tasks are served from pre-signed-style
+URLs on the same port. Stdlib only (``http.server``).
 """
 
 from __future__ import annotations
 
 import hmac
-import http.client
-import json
-import secrets
 import socket
 import socketserver
 import sys
@@ -33,20 +22,28 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from browseract_cli.scenario import DEMO_TASKS, validate_steps, validate_tasks
+from browseract_cli.simulator import routes
+from browseract_cli.simulator.routes import Answer, Incoming, Refused, error, reason
+from browseract_cli.simulator.scenario import (
+    DEMO_TASKS,
+    DEMO_TEMPLATES,
+    DEMO_WORKFLOWS,
+    WorkflowSpec,
+    validate_faults,
+    validate_steps,
+    validate_tasks,
+    validate_workflows,
+)
+from browseract_cli.simulator.state import FILES_PREFIX, World
 
-__all__ = ["STATUS_PATH", "RequestRecord", "SimServer"]
+__all__ = ["RequestRecord", "SimServer"]
 
-STATUS_PATH = "/v2/workflow/get-task-status"
-
-_MAX_DRAIN = 1 << 20  # request bodies up to 1 MiB are read and dropped; larger ones close
-
-# --------------------------------------------------------------------------- answers
+_MAX_BODY = 1 << 20  # request bodies up to 1 MiB are read; larger ones close the connection
 
 
 @dataclass
 class RequestRecord:
-    """One request the simulator received (the key is kept out of ``repr``)."""
+    """One request the simulator received, and its answer (the key is kept out of ``repr``)."""
 
     method: str
     path: str
@@ -55,72 +52,18 @@ class RequestRecord:
     authorization: str | None = field(repr=False)
     client_port: int
     at: float  # the server clock when the request arrived
-
-
-@dataclass
-class _Answer:
-    status: int
     body: bytes = b""
-    content_type: str | None = "application/json"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    delay: float = 0.0
-    close: bool = False
+    user_agent: str | None = None
+    answer_status: int | None = None
+    answer_body: bytes | None = field(default=None, repr=False)  # None for file bodies
+    scripted: bool = False  # answered by a scenario step or fault, not the API's rules
 
+    @property
+    def json(self) -> Any:
+        """The request body parsed as JSON (None when there is none)."""
+        import json
 
-@dataclass
-class _Progress:
-    index: int
-    started: float
-    polls: int = 0
-
-
-def _reason(status: int) -> str:
-    return http.client.responses.get(status, "Unknown")
-
-
-def _envelope(code: int, msg: str) -> bytes:
-    now = time.time()
-    doc = {
-        "code": code,
-        "msg": msg,
-        "data": None,
-        "ts": int(now * 1000),
-        "time": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)),
-        "traceId": secrets.token_hex(16),
-    }
-    return json.dumps(doc, separators=(",", ":")).encode()
-
-
-def _error(status: int, code: int, msg: str) -> _Answer:
-    return _Answer(status, _envelope(code, msg))
-
-
-def _step_answer(step: Mapping[str, Any]) -> _Answer:
-    if "status" in step:
-        body = json.dumps({"status": step["status"]}, separators=(",", ":")).encode()
-        answer = _Answer(200, body)
-    elif "body" in step:
-        raw = step["body"]
-        answer = _Answer(
-            step.get("http", 200),
-            raw if isinstance(raw, bytes) else raw.encode("utf-8"),
-            content_type=step.get("content_type", "text/html"),
-        )
-    else:
-        status = step["http"]
-        answer = _Answer(
-            status, _envelope(step.get("code", status), step.get("msg", _reason(status)))
-        )
-    if "retry_after" in step:
-        answer.headers.append(("Retry-After", step["retry_after"]))
-    if "location" in step:
-        answer.headers.append(("Location", step["location"]))
-    answer.delay = float(step.get("delay", 0))
-    answer.close = bool(step.get("close", False))
-    return answer
-
-
-# --------------------------------------------------------------------------- HTTP plumbing
+        return json.loads(self.body) if self.body else None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -146,26 +89,36 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: no access log on stderr."""
 
-    def _drain_body(self) -> None:
-        """Read and drop a request body so the next request on this connection parses."""
+    def _read_body(self) -> bytes:
+        """The request body (so the next request on this connection parses), up to 1 MiB."""
         if self.headers.get("Transfer-Encoding"):
             self.close_connection = True
-            return
+            return b""
         length_text = self.headers.get("Content-Length")
         if not length_text:
-            return
+            return b""
         try:
             length = int(length_text)
         except ValueError:
             length = -1
-        if 0 <= length <= _MAX_DRAIN:
-            self.rfile.read(length)
-        else:
-            self.close_connection = True
+        if 0 <= length <= _MAX_BODY:
+            return self.rfile.read(length)
+        self.close_connection = True
+        return b""
 
     def _serve(self) -> None:
-        self._drain_body()
-        self._send(self.server.sim._answer(self))
+        body = self._read_body()
+        answer = self.server.sim._answer(self, body)
+        if answer.hangup:
+            if answer.delay > 0:
+                time.sleep(answer.delay)
+            self.close_connection = True  # no answer at all: the client sees the connection close
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self._send(answer)
 
     do_GET = _serve
     do_HEAD = _serve
@@ -174,8 +127,10 @@ class _Handler(BaseHTTPRequestHandler):
     do_DELETE = _serve
     do_PATCH = _serve
     do_OPTIONS = _serve
+    do_TRACE = _serve
+    do_CONNECT = _serve
 
-    def _send(self, answer: _Answer) -> None:
+    def _send(self, answer: Answer) -> None:
         if answer.delay > 0:
             time.sleep(answer.delay)
         status = answer.status
@@ -186,13 +141,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", answer.content_type)
         for name, value in answer.headers:
             self.send_header(name, value)
+        length = answer.length if answer.stream is not None else len(answer.body)
         if not (status < 200 or status == 204):
-            self.send_header("Content-Length", "0" if no_body else str(len(answer.body)))
+            self.send_header("Content-Length", "0" if no_body else str(length))
         if answer.close or self.close_connection or status < 200:
             self.send_header("Connection", "close")  # also sets self.close_connection
         self.end_headers()
         if not no_body and self.command != "HEAD":
-            self.wfile.write(answer.body)
+            if answer.stream is not None:
+                for chunk in answer.stream:
+                    self.wfile.write(chunk)
+            else:
+                self.wfile.write(answer.body)
         self.wfile.flush()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
@@ -200,7 +160,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
             self.request_version = self.protocol_version  # else no status line (HTTP/0.9)
-        self._send(_error(code, code, _reason(code)))  # the stdlib message echoes the request
+        if code == 501:  # a method http.server has no do_ handler for: not allowed, as any other
+            answer = error(405, 405, reason(405))
+            answer.headers.append(("Allow", "GET, PUT, POST"))
+            self._send(answer)
+            return
+        self._send(error(code, code, reason(code)))  # the stdlib message echoes the request
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -237,8 +202,12 @@ class _HTTPServer(ThreadingHTTPServer):
 class SimServer:
     """A BrowserAct-compatible loopback server. Binds at construction, serves after start().
 
-    ``requests`` (a snapshot list of :class:`RequestRecord`), ``connections_opened`` and
-    ``request_count()`` let tests see what the client did.
+    ``tasks`` are scripted tasks (scenario.py), ``workflows`` / ``templates`` what run-task /
+    run-task-by-template can start (with the demo catalog unless ``include_demo`` is false),
+    ``faults`` scripted answers per endpoint, ``max_running`` the concurrency cap (10118),
+    ``latency`` seconds added to every answer, ``bulk_tasks`` that many finished tasks for
+    listing at scale. ``requests`` (a snapshot list of :class:`RequestRecord`),
+    ``connections_opened`` and ``request_count()`` let tests see what the client did.
     """
 
     def __init__(
@@ -248,18 +217,32 @@ class SimServer:
         *,
         api_key: str | None = None,
         tasks: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+        workflows: Mapping[str, WorkflowSpec | Mapping[str, Any]] | None = None,
+        templates: Mapping[str, WorkflowSpec | Mapping[str, Any]] | None = None,
+        faults: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
         include_demo: bool = True,
+        max_running: int = 5,
+        latency: float = 0.0,
+        bulk_tasks: int = 0,
     ) -> None:
         self.api_key = api_key
         self.clock = clock
+        self.latency = latency
         self._lock = threading.Lock()
-        self._tasks: dict[str, list[dict[str, Any]]] = {}
-        if include_demo:
-            self._tasks.update(validate_tasks(DEMO_TASKS))
-        if tasks:
-            self._tasks.update(validate_tasks(tasks))
-        self._progress: dict[str, _Progress] = {}
+        scripted = validate_tasks(DEMO_TASKS) if include_demo else {}
+        scripted.update(validate_tasks(tasks or {}))
+        catalog = dict(DEMO_WORKFLOWS) if include_demo else {}
+        catalog.update(validate_workflows(workflows or {}))
+        template_catalog = dict(DEMO_TEMPLATES) if include_demo else {}
+        template_catalog.update(validate_workflows(templates or {}, "template"))
+        self._faults = validate_faults(faults or {})
+        self._fault_used: dict[str, int] = {}
+        self.world = World(clock=clock, wall=wall, tasks=scripted, workflows=catalog,
+                           templates=template_catalog, max_running=max_running)
+        if bulk_tasks:
+            self.world.add_bulk(bulk_tasks, next(iter(catalog)) if catalog else "demo-workflow")
         self._requests: list[RequestRecord] = []
         self._connections_opened = 0
         self._errors: list[BaseException] = []
@@ -271,6 +254,7 @@ class SimServer:
         self.port: int = self._httpd.server_port
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self.port}"
+        self.world.base_url = self.url
 
     # ---- lifecycle of the server
 
@@ -326,27 +310,47 @@ class SimServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # ---- tasks
+    # ---- tasks, workflows, faults
 
     def add_task(self, task_id: str, steps: Iterable[Mapping[str, Any]]) -> None:
-        """Add or replace a task (its lifecycle starts again at its next poll)."""
+        """Add or replace a scripted task (its lifecycle starts again at its next poll)."""
         checked = validate_steps(task_id, steps)
         with self._lock:
-            self._tasks[task_id] = checked
-            self._progress.pop(task_id, None)
+            self.world.add_scripted(task_id, checked)
+
+    def add_workflow(self, workflow_id: str, spec: WorkflowSpec | Mapping[str, Any]) -> None:
+        checked = validate_workflows({workflow_id: spec})
+        with self._lock:
+            self.world.workflows.update(checked)
+
+    def add_fault(self, endpoint: str, steps: Iterable[Mapping[str, Any]]) -> None:
+        """Answer the next requests to ``endpoint`` (``run-task``...) with these steps."""
+        checked = validate_faults({endpoint: steps})
+        with self._lock:
+            self._faults.update(checked)
+            self._fault_used.pop(endpoint, None)
 
     def reset(self, task_id: str | None = None) -> None:
-        """Restart one task's lifecycle (or every task's) at its next poll."""
+        """Restart one scripted task's lifecycle (or every one's) at its next poll."""
         with self._lock:
-            if task_id is None:
-                self._progress.clear()
-            else:
-                self._progress.pop(task_id, None)
+            for task in self.world.tasks.values():
+                if task.scripted and (task_id is None or task.id == task_id):
+                    task.progress, task.override, task.last_status = None, None, None
 
     @property
     def task_ids(self) -> list[str]:
         with self._lock:
-            return list(self._tasks)
+            return list(self.world.tasks)
+
+    def created_tasks(self) -> list[str]:
+        """IDs of the tasks run-task / run-task-by-template created, oldest first."""
+        with self._lock:
+            return [t.id for t in self.world.tasks.values() if not t.scripted]
+
+    def task_status(self, task_id: str) -> str:
+        """A task's status now, without counting as a poll."""
+        with self._lock:
+            return self.world.status(self.world.tasks[task_id], self.clock())
 
     # ---- observability
 
@@ -371,12 +375,11 @@ class SimServer:
         with self._lock:
             return len(self._open_sockets)
 
-    def request_count(self, task_id: str | None = None) -> int:
-        """Requests received in all, or only those for ``task_id``."""
+    def request_count(self, task_id: str | None = None, *, path: str | None = None) -> int:
+        """Requests received in all, or only those for ``task_id`` (and/or to ``path``)."""
         with self._lock:
-            if task_id is None:
-                return len(self._requests)
-            return sum(1 for r in self._requests if r.task_id == task_id)
+            return sum(1 for r in self._requests
+                       if (task_id is None or r.task_id == task_id) and (path is None or r.path == path))
 
     @property
     def errors(self) -> list[BaseException]:
@@ -399,42 +402,66 @@ class SimServer:
 
     # ---- answering
 
-    def _answer(self, handler: BaseHTTPRequestHandler) -> _Answer:
+    def _answer(self, handler: BaseHTTPRequestHandler, body: bytes) -> Answer:
         target = handler.path
         if not target.startswith("/"):  # absolute form, as sent to a proxy
             parts = urlsplit(target)
             target = parts.path + ("?" + parts.query if parts.query else "")
         path, _, query_text = target.partition("?")
         query = parse_qs(query_text, keep_blank_values=True)
-        task_ids = query.get("task_id") or [None]
         auth_values = handler.headers.get_all("Authorization") or []
         record = RequestRecord(
-            method=handler.command,
-            path=path,
-            query=query,
-            task_id=task_ids[0],
+            method=handler.command, path=path, query=query, task_id=(query.get("task_id") or [None])[0],
             authorization=auth_values[0] if auth_values else None,
-            client_port=int(handler.client_address[1]),
-            at=self.clock(),
+            client_port=int(handler.client_address[1]), at=self.clock(), body=body,
+            user_agent=handler.headers.get("User-Agent"),
         )
         with self._lock:
             self._requests.append(record)
+        req = Incoming(handler.command, path, query, body, handler.headers)  # type: ignore[arg-type]
+        answer = self._route(req, auth_values)
+        if self.latency > 0:
+            answer.delay += self.latency
+        record.answer_status, record.scripted = answer.status, answer.scripted
+        record.answer_body = None if answer.stream is not None else answer.body
+        return answer
 
-        if path != STATUS_PATH:
-            return _error(404, 404, "Not Found")
-        if handler.command != "GET":
-            answer = _error(405, 405, "Method Not Allowed")
-            answer.headers.append(("Allow", "GET"))
+    def _route(self, req: Incoming, auth_values: list[str]) -> Answer:
+        name = routes.endpoint_name(req.path)
+        fault = self._next_fault(name) if name is not None else None
+        if fault is not None:
+            return fault
+        if req.path.startswith(FILES_PREFIX):  # pre-signed: no Authorization needed
+            with self._lock:
+                return routes.serve_file(self.world, req)
+        method = routes.METHODS.get(req.path)
+        if method is None:
+            return error(404, 404, "Not Found")
+        if req.method != method:
+            answer = error(405, 405, "Method Not Allowed")
+            answer.headers.append(("Allow", method))
             return answer
         if not self._authorized(auth_values):
-            return _error(401, 401, "Invalid authorization")
-        task_id = record.task_id
-        if not task_id:
-            return _error(400, 99001, "request parameter error")
-        step = self._advance(task_id)
-        if step is None:
-            return _error(400, 10112, "Task is not exist.")
-        return _step_answer(step)
+            return error(401, 401, "Invalid authorization")
+        try:
+            with self._lock:
+                return routes.ROUTES[(method, req.path)](self.world, req, self.clock())
+        except Refused as refused:
+            return refused.answer
+
+    def _next_fault(self, name: str) -> Answer | None:
+        """The next scripted fault of an endpoint, or None to answer normally."""
+        with self._lock:
+            steps = self._faults.get(name)
+            if not steps:
+                return None
+            used = self._fault_used.get(name, 0)
+            self._fault_used[name] = used + 1
+            for step in steps:
+                if used < step["polls"]:
+                    return None if step.get("pass") else routes.step_answer(step)
+                used -= step["polls"]
+        return None
 
     def _authorized(self, values: list[str]) -> bool:
         if len(values) != 1:
@@ -445,30 +472,3 @@ class SimServer:
         if self.api_key is None:
             return True
         return hmac.compare_digest(key.encode("utf-8", "surrogateescape"), self.api_key.encode())
-
-    def _advance(self, task_id: str) -> dict[str, Any] | None:
-        """The step that answers this poll of ``task_id`` (None: no such task)."""
-        with self._lock:
-            steps = self._tasks.get(task_id)
-            if steps is None:
-                return None
-            now = self.clock()
-            progress = self._progress.get(task_id)
-            if progress is None:
-                progress = self._progress[task_id] = _Progress(index=0, started=now)
-            last = len(steps) - 1
-            while progress.index < last:
-                step = steps[progress.index]
-                if "seconds" in step:
-                    if now - progress.started < step["seconds"]:
-                        break
-                    # The next step begins when this one ended, not when it was first polled.
-                    progress.started += step["seconds"]
-                elif progress.polls >= step["polls"]:
-                    progress.started = now
-                else:
-                    break
-                progress.index += 1
-                progress.polls = 0
-            progress.polls += 1
-            return steps[progress.index]
