@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import conformance
 import pytest
 from typer.testing import CliRunner
 
@@ -105,11 +106,18 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+def assert_conformant(server: SimServer) -> None:
+    """Every answer the simulator gave and every request the CLI sent matches the spec."""
+    found = conformance.problems(server.requests)
+    assert not found, "not as the OpenAPI spec says:\n" + "\n".join(found[:20])
+
+
 @pytest.fixture
 def sim() -> Iterator[SimServer]:
     """The project's simulator on 127.0.0.1, accepting only the canary key."""
     with SimServer("127.0.0.1", 0, api_key=CANARY) as server:
         yield server
+    assert_conformant(server)
 
 
 @pytest.fixture
@@ -126,6 +134,8 @@ def make_sim() -> Iterator[Callable[..., SimServer]]:
     yield make
     for server in servers:
         server.stop()
+    for server in servers:
+        assert_conformant(server)
 
 
 @pytest.fixture

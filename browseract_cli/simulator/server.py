@@ -429,8 +429,14 @@ class SimServer:
     def _route(self, req: Incoming, auth_values: list[str]) -> Answer:
         name = routes.endpoint_name(req.path)
         fault = self._next_fault(name) if name is not None else None
-        if fault is not None:
-            return fault
+        if fault is not None and not fault.get("pass"):
+            return routes.step_answer(fault)
+        answer = self._route_normally(req, auth_values)
+        if fault is not None:  # a "pass" fault: the normal answer, maybe late
+            answer.delay += float(fault.get("delay", 0))
+        return answer
+
+    def _route_normally(self, req: Incoming, auth_values: list[str]) -> Answer:
         if req.path.startswith(FILES_PREFIX):  # pre-signed: no Authorization needed
             with self._lock:
                 return routes.serve_file(self.world, req)
@@ -449,8 +455,8 @@ class SimServer:
         except Refused as refused:
             return refused.answer
 
-    def _next_fault(self, name: str) -> Answer | None:
-        """The next scripted fault of an endpoint, or None to answer normally."""
+    def _next_fault(self, name: str) -> dict[str, Any] | None:
+        """The fault step that answers this request to an endpoint, or None once they are used up."""
         with self._lock:
             steps = self._faults.get(name)
             if not steps:
@@ -459,7 +465,7 @@ class SimServer:
             self._fault_used[name] = used + 1
             for step in steps:
                 if used < step["polls"]:
-                    return None if step.get("pass") else routes.step_answer(step)
+                    return step
                 used -= step["polls"]
         return None
 
