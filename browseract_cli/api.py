@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -75,6 +76,10 @@ class ApiClient:
         self._key_source = key_source  # e.g. "env BROWSERACT_API_KEY": named when the key is rejected
         self._pool_size = pool_size
         self._session: requests.Session | None = None
+        # A 429 or Retry-After seen by one request holds back every request of this client
+        # (several IDs share one key: the pool must not hammer it).
+        self._pause_until = 0.0
+        self._pause_lock = threading.Lock()
         netloc = urlsplit(self.base_url)
         # Loopback (the simulator, tests) is always reached directly: HTTP(S)_PROXY from the
         # environment would otherwise carry local traffic, key included, to the proxy.
@@ -100,13 +105,16 @@ class ApiClient:
         start = self.clock()
         retry_number = 0
         while True:
+            self._wait_while_paused(start)
             remaining = self.policy.budget_s - (self.clock() - start)
             try:
                 return self.send_once(req, deadline_s=remaining)
             except ApiError as err:
+                wait = next_wait(retry_number, err.retry_after, self.uniform, self.policy)
+                if err.http_status == 429 or err.retry_after:
+                    self._pause(wait)
                 if not may_retry(method, err) or retry_number + 1 >= self.policy.max_attempts:
                     raise
-                wait = next_wait(retry_number, err.retry_after, self.uniform, self.policy)
                 if self.clock() - start + wait >= self.policy.budget_s:
                     raise  # the next attempt could not start within the budget: stop now
                 if on_retry is not None:
@@ -114,6 +122,19 @@ class ApiClient:
                 self._debug(f"retry in {wait:.2f}s after: {clean(err.msg, 200)}")
                 self.sleep(wait)
                 retry_number += 1
+
+    def _pause(self, seconds: float) -> None:
+        with self._pause_lock:
+            self._pause_until = max(self._pause_until, self.clock() + seconds)
+
+    def _wait_while_paused(self, start: float) -> None:
+        """Wait out a pause another request asked for (never past this request's budget)."""
+        with self._pause_lock:
+            until = self._pause_until
+        wait = min(until - self.clock(), self.policy.budget_s - (self.clock() - start))
+        if wait > 0:
+            self._debug(f"waiting {wait:.2f}s: the API asked this client to slow down")
+            self.sleep(wait)
 
     def send_once(self, req: Request, deadline_s: float | None = None) -> Any:
         """One attempt (plus, for GET and PUT, one silent retry of a kept-alive connection that

@@ -114,15 +114,26 @@ class Output:
                  no_color: bool = False, env: Mapping[str, str] = os.environ) -> None:
         self.stdout = stdout if stdout is not None else sys.stdout
         self.stderr = stderr if stderr is not None else sys.stderr
+        self.no_color, self.env = no_color, env
         self.styled = styling_wanted(self.stdout, no_color=no_color, env=env)
         self.err_styled = styling_wanted(self.stderr, no_color=no_color, env=env)
         self._console: Any = None
+
+    def progress_view(self) -> Output:
+        """An Output whose data lines go to stderr: the progress of a command whose stdout is
+        its result (`run --wait`, `output --wait`)."""
+        return Output(self.stderr, self.stderr, no_color=self.no_color, env=self.env)
 
     # -- raw channels ----------------------------------------------------------------------
 
     def line(self, text: str = "") -> None:
         """A line of data on stdout."""
         self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def write(self, text: str) -> None:
+        """Data on stdout exactly as given (no newline added)."""
+        self.stdout.write(text)
         self.stdout.flush()
 
     def json_line(self, obj: Mapping[str, Any]) -> None:

@@ -61,8 +61,31 @@ class BaseReporter:
                           f"browseract watch {' '.join(_shell_quote(t.task_id) for t in pending)}")
 
 
+def failure_json(t: Tracked) -> dict[str, Any] | None:
+    if t.failure is None:
+        return None
+    return {"code": t.failure.code, "message": None if t.failure.message is None else clean(t.failure.message, 1000)}
+
+
+def failure_text(t: Tracked) -> str:
+    """`failed: 10001 Navigation timeout`, or "" when the reason is not known."""
+    if t.failure is None:
+        return ""
+    code = f"{t.failure.code} " if t.failure.code is not None else ""
+    return f"failure {code}{clean(t.failure.message or '(no message)', 300)}".rstrip()
+
+
 class JsonReporter(BaseReporter):
-    """`--json`: the contract's events, one JSON object per line on stdout."""
+    """`--json`: the contract's events, one JSON object per line on stdout.
+
+    With ``hold_results`` (`run --wait`), result records are kept for the caller to write,
+    with more fields, once it knows them.
+    """
+
+    def __init__(self, out: Output, wall: Callable[[], float] = time.time, *,
+                 hold_results: bool = False) -> None:
+        super().__init__(out, wall)
+        self.held: dict[str, dict[str, Any]] | None = {} if hold_results else None
 
     def _event(self, event: str, t: Tracked, **fields: Any) -> None:
         self.out.json_line({"event": event, "task_id": t.task_id, "at": iso(self.wall()), **fields})
@@ -78,9 +101,14 @@ class JsonReporter(BaseReporter):
         self._event("notice", t, notice=kind, msg=text)
 
     def result(self, t: Tracked, elapsed: float) -> None:
-        self._event("result", t, status=None if t.status is None else clean(t.status, 200),
-                    exit_code=t.exit_code, error=None if t.error is None else error_json(t.error),
-                    elapsed_s=round(elapsed, 3), polls=t.polls)
+        record = {"event": "result", "task_id": t.task_id, "at": iso(self.wall()),
+                  "status": None if t.status is None else clean(t.status, 200), "exit_code": t.exit_code,
+                  "error": None if t.error is None else error_json(t.error), "elapsed_s": round(elapsed, 3),
+                  "polls": t.polls, "failure": failure_json(t)}
+        if self.held is not None:
+            self.held[t.task_id] = record
+        else:
+            self.out.json_line(record)
 
 
 class QuietReporter(BaseReporter):
@@ -125,8 +153,9 @@ class PlainReporter(BaseReporter):
     def result(self, t: Tracked, elapsed: float) -> None:
         if t.error is not None:
             self.out.error(t.error, t.task_id)
+        why = f" {failure_text(t)}" if t.failure is not None else ""
         self.out.line(f"{self._stamp()} {clean(t.task_id, 120)} {shown_status(t)}: exit {t.exit_code} "
-                      f"(elapsed {duration(elapsed)}, {_count(t.polls, 'poll')})")
+                      f"(elapsed {duration(elapsed)}, {_count(t.polls, 'poll')}){why}")
 
     def close(self, tasks: Sequence[Tracked], code: int, interrupted: bool) -> None:
         if len(tasks) > 1:
@@ -182,6 +211,8 @@ class LiveReporter(PlainReporter):
     def result(self, t: Tracked, elapsed: float) -> None:
         if t.error is not None:
             self.live.console.print(f"error: {error_text(t.error, t.task_id)}", markup=False, style="red")
+        if t.failure is not None:
+            self.live.console.print(f"{clean(t.task_id, 120)} {failure_text(t)}", markup=False, style="red")
 
     def close(self, tasks: Sequence[Tracked], code: int, interrupted: bool) -> None:
         self.live.stop()  # restores the cursor

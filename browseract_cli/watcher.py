@@ -14,13 +14,15 @@ from typing import Protocol
 
 from browseract_cli.errors import ApiError, BrowseractError
 from browseract_cli.exit_codes import ExitCode, worst
-from browseract_cli.models import TERMINAL, TaskState, is_known, state_exit_code
+from browseract_cli.models import TERMINAL, Failure, TaskState, is_known, state_exit_code
 from browseract_cli.retry import RetryPolicy, backoff_delay
 
 # One look at a task's state (a single attempt: the watch itself decides about retries);
 # raises ApiError. `watch`, `run --wait`, `output --wait`, `stop --wait` and `resume --wait`
 # all watch through the same loop with their own poll.
 Poll = Callable[[str], TaskState]
+# Why a task failed (one get-task, once): (code, message), or None when it cannot be told.
+Details = Callable[[str], "Failure | None"]
 
 MAX_WORKERS = 8
 PAUSED_NOTE = "waiting for human input: a person must resume it (in the app or via resume-task)"
@@ -54,6 +56,7 @@ class Tracked:
     exit_code: int | None = None
     error: BrowseractError | None = None
     ended_at: float | None = None
+    failure: Failure | None = None  # for a task that ended `failed`, when the lookup worked
 
     @property
     def done(self) -> bool:
@@ -75,9 +78,10 @@ class Watch:
     def __init__(self, opts: WatchOptions, poll: Poll, report: Reporter, *,
                  clock: Callable[[], float], wall: Callable[[], float],
                  sleep: Callable[[float], None], uniform: Callable[[float, float], float],
-                 policy: RetryPolicy = RetryPolicy()) -> None:
+                 policy: RetryPolicy = RetryPolicy(), details: Details | None = None) -> None:
         self.opts = opts
         self.poll = poll
+        self.details = details
         self.policy = policy
         self.report = report
         self.clock, self.wall, self.sleep, self.uniform = clock, wall, sleep, uniform
@@ -186,6 +190,8 @@ class Watch:
         if status in self.opts.until or (not is_known(status) and "unknown" in self.opts.until):
             self._finish(t, ExitCode.OK)
         elif status in TERMINAL:
+            if status == "failed" and self.details is not None:
+                t.failure = self.details(t.task_id)
             self._finish(t, state_exit_code(status))
 
     def _handle_error(self, t: Tracked, err: ApiError, now: float) -> None:

@@ -426,7 +426,7 @@ def test_json_event_sequence_exact(cli, make_sim, clock):
          "error": {"kind": "server", "http_status": 503, "code": 503, "msg": "Service Unavailable"}},
         {"event": "status", "task_id": "t", "status": "finished", "previous": "running", "elapsed_s": 20.0},
         {"event": "result", "task_id": "t", "status": "finished", "exit_code": 0, "error": None,
-         "elapsed_s": 20.0, "polls": 5},
+         "elapsed_s": 20.0, "polls": 5, "failure": None},
     ]
 
 

@@ -85,25 +85,25 @@ def parse_states(values: list[str] | None) -> frozenset[str]:
 
 
 def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None, client=None,  # type: ignore[no-untyped-def]
-              out=None) -> int:
+              out=None, reporter=None) -> int:
     """Watch and report; returns the exit code.
 
     ``client`` reuses a caller's client (kept open); ``out`` reports somewhere else than the
-    app's output (`run --wait` keeps progress on stderr); ``tasks_out`` (for `demo`) receives
-    the Tracked tasks.
+    app's output (`run --wait` keeps progress on stderr); ``reporter`` replaces the mode's own;
+    ``tasks_out`` receives the Tracked tasks (what `demo`, `run --wait`... show afterwards).
     """
     import contextlib
 
     from browseract_cli.commands import Terminated, long_running
     from browseract_cli.endpoints import get_task_status
-    from browseract_cli.errors import ConfigError
+    from browseract_cli.errors import ApiError, ConfigError
     from browseract_cli.exit_codes import ExitCode
     from browseract_cli.render_watch import github_actions
     from browseract_cli.watcher import Tracked, Watch
 
     long_running()
     out = out or app_ctx.out
-    reporter = _reporter(app_ctx, out, mode, several=len(opts.task_ids) > 1)
+    reporter = reporter or _reporter(app_ctx, out, mode, several=len(opts.task_ids) > 1)
     owned = client is None
     try:
         if client is None:
@@ -119,8 +119,16 @@ def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None, client=No
     def poll(task_id: str):  # type: ignore[no-untyped-def]
         return get_task_status(client, task_id, retry=False)
 
-    watch = Watch(opts, poll, reporter, clock=app_ctx.clock, wall=app_ctx.wall,
-                  sleep=app_ctx.sleep, uniform=app_ctx.uniform, policy=client.policy)
+    def details(task_id: str):  # type: ignore[no-untyped-def]
+        from browseract_cli.endpoints import get_task
+
+        try:
+            return get_task(client, task_id).failure
+        except ApiError:
+            return None  # the reason stays unknown; the exit code is the same
+
+    watch = Watch(opts, poll, reporter, clock=app_ctx.clock, wall=app_ctx.wall, sleep=app_ctx.sleep,
+                  uniform=app_ctx.uniform, policy=client.policy, details=details)
     if tasks_out is not None:
         tasks_out.extend(watch.tasks)
     interrupted = False

@@ -1,0 +1,150 @@
+"""The inputs of `run` and `run-template`: -i NAME=VALUE, --input-file, and their validation.
+
+An input file holds a JSON object ``{"name": value}`` (a value that is not a string is sent as
+its JSON text: ``10`` -> ``"10"``, ``true`` -> ``"true"``) or the API's own list of
+``{"name": ..., "value": ...}``. ``-i`` wins over the file for the same name. Every value is
+sent as a string, exactly as given. Names are checked against the workflow's (or template's)
+declared inputs before anything is started.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Sequence
+from typing import IO, Any
+
+from browseract_cli.errors import InputError, UsageError
+from browseract_cli.sanitize import clean
+
+MAX_INPUT_FILE = 1024 * 1024  # 1 MiB: far more than any set of inputs
+
+
+def parse_pairs(values: Iterable[str]) -> list[tuple[str, str]]:
+    """``-i NAME=VALUE`` options: split at the first ``=``; VALUE as given (empty allowed)."""
+    pairs: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep:
+            raise UsageError(f"-i {clean(value, 60)!r} has no '='", hint="write -i NAME=VALUE")
+        if not name:
+            raise UsageError(f"-i {clean(value, 60)!r} has an empty name", hint="write -i NAME=VALUE")
+        if name in seen:
+            raise UsageError(f"input {clean(name, 60)!r} is given twice with -i")
+        seen.add(name)
+        pairs.append((name, text))
+    return pairs
+
+
+def read_input_file(path: str, stdin: IO[str]) -> list[tuple[str, str]]:
+    """The inputs of ``--input-file PATH`` (``-``: stdin); InputError (65) naming the file."""
+    shown = "stdin" if path == "-" else clean(path, 200)
+    raw = _read(path, stdin, shown)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"input file {shown} is not UTF-8 text (byte {exc.start})") from None
+    try:
+        doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"input file {shown} is not valid JSON: {exc.msg} "
+                         f"(line {exc.lineno}, column {exc.colno})") from None
+    except _Duplicate as dup:
+        raise InputError(f"input file {shown} names input {clean(dup.name, 60)!r} twice") from None
+    except (ValueError, RecursionError):
+        raise InputError(f"input file {shown} is nested too deeply or holds NaN/Infinity") from None
+    return _pairs_of(doc, shown)
+
+
+def _read(path: str, stdin: IO[str], shown: str) -> bytes:
+    try:
+        if path == "-":
+            buffer = getattr(stdin, "buffer", None)
+            raw = buffer.read(MAX_INPUT_FILE + 1) if buffer is not None else \
+                stdin.read(MAX_INPUT_FILE + 1).encode("utf-8", "surrogateescape")
+        else:
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_INPUT_FILE + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read input file {shown}: {exc.strerror or type(exc).__name__}") from None
+    if len(raw) > MAX_INPUT_FILE:
+        raise InputError(f"input file {shown} is larger than {MAX_INPUT_FILE // 1024} KiB")
+    return raw
+
+
+class _Duplicate(Exception):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in doc:
+            raise _Duplicate(name)
+        doc[name] = value
+    return doc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def as_value(value: Any) -> str:
+    """What the API receives: strings as they are, anything else as its JSON text."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _pairs_of(doc: Any, shown: str) -> list[tuple[str, str]]:
+    if isinstance(doc, dict):
+        pairs = [(name, as_value(value)) for name, value in doc.items()]
+    elif isinstance(doc, list):
+        pairs = []
+        for index, item in enumerate(doc):
+            if not (isinstance(item, dict) and isinstance(item.get("name"), str) and "value" in item
+                    and not set(item) - {"name", "value"}):
+                raise InputError(f"input file {shown}: item {index} is not {{\"name\": ..., \"value\": ...}}")
+            pairs.append((item["name"], as_value(item["value"])))
+    else:
+        raise InputError(f"input file {shown} must hold a JSON object {{\"name\": value}} or a list "
+                         "of {\"name\", \"value\"}")
+    names = [name for name, _ in pairs]
+    for index, name in enumerate(names):
+        if not name:
+            raise InputError(f"input file {shown}: input {index} has an empty name")
+        if name in names[:index]:
+            raise InputError(f"input file {shown} names input {clean(name, 60)!r} twice")
+    return pairs
+
+
+def merge(from_file: Sequence[tuple[str, str]], from_options: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """File inputs, then -i inputs; -i wins for the same name (keeping the file's position)."""
+    given = dict(from_options)
+    merged = [(name, given.pop(name, value)) for name, value in from_file]
+    return merged + list(given.items())
+
+
+def check_declared(pairs: Sequence[tuple[str, str]], declared: Sequence[str], what: str) -> list[str]:
+    """InputError (65) for a name ``what`` does not declare; returns the declared names not given."""
+    names = {name for name, _ in pairs}
+    for name in names:
+        if name not in declared:
+            raise InputError(f"{what} has no input named {clean(name, 60)!r}",
+                             hint=_suggestion(name, declared))
+    return [name for name in declared if name not in names]
+
+
+def _suggestion(name: str, declared: Sequence[str]) -> str:
+    listed = ", ".join(declared) if declared else "(none)"
+    folded = {d.lower(): d for d in declared}
+    close = folded.get(name.lower()) or next(iter(difflib.get_close_matches(name, declared, 1, 0.6)), None) \
+        or next(iter(difflib.get_close_matches(name.lower(), list(folded), 1, 0.6)), None)
+    if close is not None:
+        close = folded.get(close, close)
+        return f"did you mean {close!r}? Declared inputs: {listed}"
+    return f"declared inputs: {listed}"
+
+
+def body_inputs(pairs: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"name": name, "value": value} for name, value in pairs]

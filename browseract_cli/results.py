@@ -1,0 +1,148 @@
+"""A finished task's results, written out: its decoded output, and its files.
+
+Shared by `output`, `download` and `run --wait` (which prints the output and, with ``-D``,
+downloads the files as `download` does).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from browseract_cli import decode
+from browseract_cli.errors import LocalIOError
+from browseract_cli.exit_codes import ExitCode, worst
+from browseract_cli.models import Task
+from browseract_cli.render import Mode, Output, error_json
+from browseract_cli.sanitize import clean
+
+# --------------------------------------------------------------------------- output
+
+
+def output_value(task: Task) -> Any:
+    """The decoded output for JSON records: a JSON value, the text when not JSON, or None."""
+    text = task.output_text
+    if not text:
+        return None
+    value = decode.parse(text)
+    return value if decode.is_json(value) else decode.writable(text)
+
+
+def write_output(out: Output, task: Task, fmt: str, path: Path | None = None, *,
+                 csv_safe: bool = False) -> int:
+    """Print (or write to ``path``) a finished task's output in ``fmt``; 0, or raises (76, 74)."""
+    text = task.output_text
+    if not text:
+        files = len(task.files)
+        note = f"; it has {files} file{'s' if files != 1 else ''}: `browseract download {task.id}`" \
+            if files else ""
+        out.info(f"task {clean(task.id or '', 80)!r} finished without output{note}")
+        return ExitCode.OK
+    terminal = path is None and out.styled
+    rendered = decode.render(text, fmt, terminal=terminal, csv_safe=csv_safe)
+    if path is not None:
+        atomic_write(path, rendered)
+        out.info(f"output written to {clean(str(path), 300)}")
+    elif terminal and fmt in ("auto", "raw"):
+        out.line(clean_text(rendered).rstrip("\n"))  # a terminal gets no escape sequences
+    else:
+        out.write(rendered)
+    return ExitCode.OK
+
+
+def clean_text(text: str) -> str:
+    """Text for a terminal: line breaks and tabs kept, every other control character dropped."""
+    return "\n".join("\t".join(clean(part, len(part) + 1) for part in line.split("\t"))
+                     for line in text.split("\n"))
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """``path`` replaced all at once (a temporary file beside it, then renamed); 74 on failure."""
+    folder = path.parent if str(path.parent) else Path(".")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # a normal file, as the shell's `>` would make it
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise LocalIOError(f"cannot write {clean(str(path), 300)}: {exc.strerror or type(exc).__name__}",
+                           hint="check the folder exists and can be written") from None
+
+
+# --------------------------------------------------------------------------- files
+
+
+class TaskFiles(NamedTuple):
+    downloaded: int
+    skipped: int
+    failed: int
+    exit_code: int
+
+
+def download_task(out: Output, transfer: Any, task: Task, root: Path, mode: str) -> TaskFiles:
+    """Every file of a finished task into ``root/TASK_ID/``, reported in ``mode``."""
+    from browseract_cli.downloads import FileRefused, FileResult, plan, task_folder
+
+    task_id = task.id or ""
+    planned = plan(task.files)
+    if not planned:
+        out.info(f"task {clean(task_id, 80)!r} has no files")
+        return _summary(out, task_id, [], mode)
+    try:
+        folder = task_folder(root, task_id)
+    except FileRefused as refused:
+        results = [FileResult(name, None, None, "failed", str(refused)) for _, name in planned]
+        for result in results:
+            _report_file(out, task_id, result, mode)
+        return _summary(out, task_id, results, mode)
+    results = []
+    for entry, name in planned:
+        result = transfer.fetch(entry, folder, name)
+        _report_file(out, task_id, result, mode)
+        results.append(result)
+    return _summary(out, task_id, results, mode)
+
+
+def _report_file(out: Output, task_id: str, result: Any, mode: str) -> None:
+    if mode == Mode.JSON:
+        out.json_line({"event": "file", "task_id": task_id, "name": result.name,
+                       "path": None if result.path is None else str(result.path),
+                       "bytes": result.bytes, "result": result.result, "error": result.error})
+    elif result.result == "failed":
+        out.warn(f"{clean(task_id, 80)}: {clean(result.name, 200)}: {clean(result.error or 'failed', 400)}")
+    else:
+        out.line(str(result.path))
+
+
+def _summary(out: Output, task_id: str, results: Sequence[Any], mode: str) -> TaskFiles:
+    counts = {kind: sum(1 for r in results if r.result == kind) for kind in ("downloaded", "skipped", "failed")}
+    code = ExitCode.FILES_INCOMPLETE if counts["failed"] else ExitCode.OK
+    if mode == Mode.JSON:
+        out.json_line({"event": "result", "task_id": task_id, **counts, "exit_code": int(code)})
+    elif results and mode == Mode.HUMAN:
+        out.info(f"{clean(task_id, 80)}: {counts['downloaded']} downloaded, {counts['skipped']} skipped, "
+                 f"{counts['failed']} failed")
+    return TaskFiles(counts["downloaded"], counts["skipped"], counts["failed"], int(code))
+
+
+def io_error_record(task_id: str, err: LocalIOError) -> dict[str, Any]:
+    return {"event": "result", "task_id": task_id, "downloaded": 0, "skipped": 0, "failed": 0,
+            "exit_code": int(err.exit_code), "error": error_json(err)}
+
+
+def worst_of(codes: Sequence[int]) -> int:
+    return int(worst(codes))
