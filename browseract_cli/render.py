@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any, NamedTuple
 
 from browseract_cli.errors import ApiError, BrowseractError
-from browseract_cli.sanitize import clean
+from browseract_cli.sanitize import clean, clean_together
 
 STATUS_STYLE = {
     "finished": "bold green",
@@ -60,8 +60,7 @@ class TaskRow(NamedTuple):
 def error_json(err: BrowseractError) -> dict[str, Any]:
     if isinstance(err, ApiError):
         doc = err.to_json()
-        doc["msg"] = clean(doc["msg"], 500)
-        doc["trace_id"] = None if doc["trace_id"] is None else clean(doc["trace_id"], 100)
+        doc["msg"], doc["trace_id"] = clean_together([(doc["msg"], 500), (doc["trace_id"], 100)])
         return doc
     return {"kind": err.kind, "http_status": None, "code": None, "msg": err.msg, "trace_id": None}
 
@@ -71,15 +70,16 @@ def error_text(err: BrowseractError, task_id: str | None = None) -> str:
     subject = f"{clean(task_id, 80)}: " if task_id is not None else ""
     if not isinstance(err, ApiError):
         return f"{subject}{err.msg}"
+    msg, trace_id = clean_together([(err.msg, 300), (err.trace_id or None, 100)])
     facts = []
     if err.http_status is not None:
         facts.append(f"HTTP {err.http_status}")
     if err.code is not None:
         facts.append(f"code {err.code}")
-    if err.trace_id:
-        facts.append(f"traceId {clean(err.trace_id, 100)}")
+    if trace_id is not None:
+        facts.append(f"traceId {trace_id}")
     tail = f" ({', '.join(facts)})" if facts else ""
-    return f"{subject}{_KIND_TITLE.get(err.kind, 'error')}: {clean(err.msg, 300)}{tail}"
+    return f"{subject}{_KIND_TITLE.get(err.kind, 'error')}: {msg}{tail}"
 
 
 _KIND_TITLE = {
