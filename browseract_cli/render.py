@@ -39,6 +39,16 @@ def styling_wanted(stream: IO[str], *, no_color: bool, env: Mapping[str, str] = 
         return False
 
 
+def ci_safe(text: str) -> str:
+    """Text that GitHub's runner cannot take for a workflow command: a line that starts with
+    `::` (after whitespace) gets a backslash in front, and the legacy `##[` (read anywhere in a
+    line) becomes `##\\[`."""
+    if "::" not in text and "##[" not in text:
+        return text
+    lines = text.replace("##[", "##\\[").splitlines(keepends=True)
+    return "".join("\\" + line if line.lstrip().startswith("::") else line for line in lines)
+
+
 class TaskRow(NamedTuple):
     """One task's outcome, as every output mode needs it."""
 
@@ -102,20 +112,37 @@ class Output:
         self.stderr = stderr if stderr is not None else sys.stderr
         self.styled = styling_wanted(self.stdout, no_color=no_color, env=env)
         self.err_styled = styling_wanted(self.stderr, no_color=no_color, env=env)
+        # Under GitHub Actions a log line that starts with `::` is a workflow command: only
+        # annotation() may write one (ci_safe).
+        self.github_actions = env.get("GITHUB_ACTIONS") == "true"
         self._console: Any = None
 
     # -- raw channels ----------------------------------------------------------------------
 
     def line(self, text: str = "") -> None:
         """A line of data on stdout."""
+        if self.github_actions:
+            text = ci_safe(text)
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
     def json_line(self, obj: Mapping[str, Any]) -> None:
-        self.line(json.dumps(obj, ensure_ascii=False, separators=(", ", ": ")))
+        text = json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+        if self.github_actions:
+            text = text.replace("##[", "##\\u005b")  # only inside strings: the same JSON value
+        self.line(text)
 
     def info(self, text: str) -> None:
         """A line for people on stderr (progress, notes)."""
+        if self.github_actions:
+            text = ci_safe(text)
+        self._stderr_line(text)
+
+    def annotation(self, command: str) -> None:
+        """A GitHub Actions workflow command of browseract's own (``::error ...::text``)."""
+        self._stderr_line(command)
+
+    def _stderr_line(self, text: str) -> None:
         self.stderr.write(text + "\n")
         self.stderr.flush()
 
@@ -137,7 +164,8 @@ class Output:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(file=self.stdout, highlight=False, soft_wrap=False)
+            # emoji=False: a server message ":skull:" stays text.
+            self._console = Console(file=self.stdout, highlight=False, soft_wrap=False, emoji=False)
         return self._console
 
     # -- status ----------------------------------------------------------------------------
