@@ -29,6 +29,11 @@ def register_secret(secret: str | None) -> None:
     _SECRETS[secret] = (width, windows)
 
 
+def forget_secrets() -> None:
+    """Stop masking the registered secrets (for embedders and tests that switch keys)."""
+    _SECRETS.clear()
+
+
 def clean(value: object, max_len: int = DEFAULT_MAX) -> str:
     """Server text made safe to print: controls removed, secrets masked, length capped.
 
