@@ -32,6 +32,13 @@ class ConfigError(BrowseractError):
         return {"kind": "config", "http_status": None, "code": None, "msg": self.msg, "trace_id": None}
 
 
+class OutputError(BrowseractError):
+    """stdout cannot be written (closed, disk full...) for a reason other than a broken pipe."""
+
+    exit_code = ExitCode.IO_ERROR
+    kind = "io"
+
+
 # ApiError kind -> exit code (contract "Exit codes"; JSON ERROR.kind values).
 KIND_EXIT: dict[str, ExitCode] = {
     "auth": ExitCode.AUTH,

@@ -6,14 +6,15 @@ imported and not one escape byte is written; JSON and -q lines never pass throug
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import IO, Any, NamedTuple
 
-from browseract_cli.errors import ApiError, BrowseractError
-from browseract_cli.sanitize import clean, clean_together
+from browseract_cli.errors import ApiError, BrowseractError, OutputError
+from browseract_cli.sanitize import clean, clean_together, escape_undecodable
 
 STATUS_STYLE = {
     "finished": "bold green",
@@ -47,6 +48,119 @@ def ci_safe(text: str) -> str:
         return text
     lines = text.replace("##[", "##\\[").splitlines(keepends=True)
     return "".join("\\" + line if line.lstrip().startswith("::") else line for line in lines)
+
+
+class GuardedStream:
+    """stdout or stderr, with what a failure to write means decided in one place.
+
+    stdout: a broken pipe propagates (exit 141); being closed, full or failing otherwise raises
+    OutputError (exit 74). stderr: every failure is ignored, so a closed, full or unread stderr
+    never changes the exit code. Either way, once a stream has failed its descriptor is pointed
+    at devnull, so that interpreter shutdown flushes quietly. Text the stream cannot encode is
+    written with escapes instead of failing.
+    """
+
+    def __init__(self, stream: IO[str] | None, role: str) -> None:
+        self._stream = stream
+        self._role = role
+        self._failure = "it is closed" if stream is None else ""
+        self.encoding = getattr(stream, "encoding", None) or "utf-8"
+        self.errors = getattr(stream, "errors", None) or "strict"
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str")
+        if self._failure:
+            if text and self._role == "stdout":
+                raise OutputError(f"cannot write to stdout: {self._failure}")
+            return len(text)
+        try:
+            try:
+                return self._stream.write(text)  # type: ignore[union-attr]
+            except UnicodeEncodeError:
+                return self._stream.write(_encodable(text, self.encoding))  # type: ignore[union-attr]
+        except (OSError, ValueError) as exc:
+            self._failed(exc)
+            return len(text)
+
+    def flush(self) -> None:
+        if self._failure:
+            return  # what could not be written is lost; the write said so
+        try:
+            self._stream.flush()  # type: ignore[union-attr]
+        except (OSError, ValueError) as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, BrokenPipeError) and self._role == "stdout":
+            raise exc  # the reader went away: exit 141, handled by the caller
+        errno = getattr(exc, "errno", None)
+        self._failure = os.strerror(errno).lower() if errno else "it is closed"
+        try:
+            fd = self._stream.fileno()  # type: ignore[union-attr]
+            if fd in (1, 2):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, fd)
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        if self._role == "stdout":
+            raise OutputError(f"cannot write to stdout: {self._failure}") from None
+
+    def isatty(self) -> bool:
+        try:
+            return not self._failure and bool(self._stream.isatty())  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            return False
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise io.UnsupportedOperation("the stream is closed")
+        return self._stream.fileno()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)  # e.g. a test's StringIO.getvalue()
+
+
+def guarded(stream: IO[str] | None, role: str) -> IO[str]:
+    if isinstance(stream, GuardedStream):
+        return stream  # type: ignore[return-value]
+    return GuardedStream(stream, role)  # type: ignore[return-value]
+
+
+def guard_std_streams() -> None:
+    """For the console script: no closed descriptor 0-2 that a later open() could reuse (the
+    config file, the socket with the key), and sys.stdout / sys.stderr guarded (GuardedStream)."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                devnull = os.open(os.devnull, os.O_RDWR)
+                if devnull != fd:
+                    os.dup2(devnull, fd)
+                    os.close(devnull)
+            except OSError:
+                pass
+    sys.stdout = guarded(sys.stdout, "stdout")  # None (closed at start) stays "closed"
+    sys.stderr = guarded(sys.stderr, "stderr")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _encodable(text: str, encoding: str) -> str:
+    text = escape_undecodable(text)
+    try:
+        text.encode(encoding)
+        return text
+    except (UnicodeEncodeError, LookupError):
+        return text.encode(encoding, "backslashreplace").decode(encoding, "replace")
 
 
 class TaskRow(NamedTuple):
@@ -108,8 +222,8 @@ class Output:
 
     def __init__(self, stdout: IO[str] | None = None, stderr: IO[str] | None = None, *,
                  no_color: bool = False, env: Mapping[str, str] = os.environ) -> None:
-        self.stdout = stdout if stdout is not None else sys.stdout
-        self.stderr = stderr if stderr is not None else sys.stderr
+        self.stdout = guarded(stdout if stdout is not None else sys.stdout, "stdout")
+        self.stderr = guarded(stderr if stderr is not None else sys.stderr, "stderr")
         self.styled = styling_wanted(self.stdout, no_color=no_color, env=env)
         self.err_styled = styling_wanted(self.stderr, no_color=no_color, env=env)
         # Under GitHub Actions a log line that starts with `::` is a workflow command: only
@@ -128,6 +242,8 @@ class Output:
 
     def json_line(self, obj: Mapping[str, Any]) -> None:
         text = json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+        if not text.isascii() and not _is_utf8(text):  # lone surrogates: JSON's own \\u escapes
+            text = json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
         if self.github_actions:
             text = text.replace("##[", "##\\u005b")  # only inside strings: the same JSON value
         self.line(text)

@@ -63,6 +63,8 @@ def clean_together(fields: Sequence[tuple[object, int]]) -> list[str | None]:
 def _drop(value: object, max_len: int) -> str:
     text = value if isinstance(value, str) else str(value)
     text = text.translate(_DROP)
+    if not text.isascii():
+        text = escape_undecodable(text)
     # Only the start can be shown; a generous margin keeps the scan below cheap on a 1 MiB body
     # (masks are shorter than what they hide, so a little more than max_len may come into view).
     return text[: 4 * max_len + 64] if _SECRETS else text
@@ -134,6 +136,26 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
         out += [text[pos:start], KEY_MASK]
         pos = end
     out.append(text[pos:])
+    return "".join(out)
+
+
+def escape_undecodable(text: str) -> str:
+    """Text any UTF-8 stream can take: bytes that were not UTF-8 (the surrogate escapes of
+    os.fsdecode and argv) shown as \\xNN, any other lone surrogate as \\uNNNN."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    out = []
+    for c in text:
+        cp = ord(c)
+        if 0xDC80 <= cp <= 0xDCFF:
+            out.append(f"\\x{cp - 0xDC00:02x}")
+        elif 0xD800 <= cp <= 0xDFFF:
+            out.append(f"\\u{cp:04x}")
+        else:
+            out.append(c)
     return "".join(out)
 
 
