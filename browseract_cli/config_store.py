@@ -97,6 +97,14 @@ def _toml_key(name: str) -> str:
     return clean(f'"{escaped}"', 120)
 
 
+def _is_text(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # e.g. the surrogate escapes of a non-UTF-8 argv or environment
+        return False
+
+
 def profile_where(path: Path, profile: str) -> str:
     return f"{show_path(path)} [profiles.{_toml_key(profile)}]"
 
@@ -461,6 +469,9 @@ def update(path: Path, profile: str, key: str, value: str | None) -> None:
         raise ValueError(f"unknown setting {key!r}; expected one of {', '.join(SETTINGS)}")
     if not isinstance(profile, str) or not profile:
         raise UsageError("the profile name must not be empty")
+    if not _is_text(profile):
+        raise UsageError(f"the profile name {_toml_key(profile)} is not valid UTF-8 text",
+                         hint="use a profile name made of letters, digits, '-' and '_'")
     if value is not None and not isinstance(value, str):
         raise TypeError("value must be a string or None")
     directory = path.parent

@@ -185,3 +185,123 @@ def test_ctrl_c_while_starting_up_is_130_without_a_traceback(env) -> None:
     assert time.monotonic() - sent < 1.0
     assert proc.returncode == 130
     assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
+
+
+# --------------------------------------------------------------------------- finding 3
+
+
+def spawn_set_key(env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """`config set-key` at its hidden prompt on a pty, then `stty -a` on the same terminal."""
+    import pexpect
+
+    script = 'trap : INT; "$@"; echo "rc=$?"; stty -a'
+    child = pexpect.spawn("bash", ["-c", script, "bash", *browseract("config", "set-key")], env=env,
+                          dimensions=(30, 200), timeout=8)
+    child.expect("API key")
+    child.waitnoecho(timeout=5)  # the prompt is up, echo is off
+    return child
+
+
+def finish(child) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
+    import pexpect
+
+    child.expect(r"rc=(\d+)")
+    code = int(child.match.group(1))
+    before: bytes = child.before
+    child.expect(pexpect.EOF)
+    rest: bytes = before + child.before
+    child.close()
+    assert b"Traceback" not in rest and b"ba_test_canary_" not in rest
+    return code, rest
+
+
+def echo_is_on(stty: bytes) -> bool:
+    flags = stty.decode(errors="replace").split()
+    return "echo" in flags and "-echo" not in flags
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigint"])
+def test_interrupt_at_the_hidden_prompt_is_130_and_echo_comes_back(env, tmp_path: Path, how) -> None:
+    child = spawn_set_key(env)
+    if how == "ctrl-c":
+        child.sendintr()
+    else:
+        out = subprocess.run(["pgrep", "-f", "-P", str(child.pid), "browseract_cli"], capture_output=True,
+                             text=True, check=False)
+        [pid] = out.stdout.split()
+        os.kill(int(pid), signal.SIGINT)
+    code, rest = finish(child)
+    assert code == 130, rest
+    assert echo_is_on(rest), rest
+    assert b"internal error" not in rest and b"Abort" not in rest
+    assert not (tmp_path / "config" / "config.toml").exists()
+
+
+def test_ctrl_d_at_the_hidden_prompt_is_2_like_empty_input(env, tmp_path: Path) -> None:
+    child = spawn_set_key(env)
+    child.sendeof()
+    code, rest = finish(child)
+    assert code == 2, rest
+    assert b"no API key was given" in rest
+    assert echo_is_on(rest)
+    assert not (tmp_path / "config" / "config.toml").exists()
+
+
+def test_set_key_with_stdin_closed_is_2(env, tmp_path: Path) -> None:
+    done = shell("<&-", ["config", "set-key"], env)
+    assert done.returncode == 2
+    assert b"no API key was given" in done.stderr
+    assert b"Traceback" not in done.stderr and b"internal error" not in done.stderr
+    assert not (tmp_path / "config" / "config.toml").exists()
+
+
+# --------------------------------------------------------------------------- finding 8
+
+
+# C.UTF-8 is the only UTF-8 locale here, and Python reads it with surrogateescape; a strict UTF-8
+# stdin, as under LANG=en_US.UTF-8, is what PYTHONIOENCODING=utf-8 gives.
+STRICT_UTF8 = {"PYTHONIOENCODING": "utf-8"}
+
+
+def test_non_utf8_task_ids_on_stdin_are_a_usage_error(env, sim) -> None:
+    before = sim.request_count()
+    done = subprocess.run(browseract("status", "-"), env={**env, **STRICT_UTF8}, input=b"running-task\nb\xffd\n",
+                          capture_output=True, timeout=20, check=False)
+    assert done.returncode == 2, done.stderr
+    assert b"UTF-8" in done.stderr and b"internal error" not in done.stderr
+    assert sim.request_count() == before  # nothing sent
+
+
+def test_non_utf8_key_on_stdin_is_refused_with_78(env, tmp_path: Path) -> None:
+    done = subprocess.run(browseract("config", "set-key"), env={**env, **STRICT_UTF8}, input=b"ba_key_0123456789\xff\n",
+                          capture_output=True, timeout=20, check=False)
+    assert done.returncode == 78, done.stderr
+    assert b"non-ASCII" in done.stderr and b"0123456789" not in done.stderr
+    assert not (tmp_path / "config" / "config.toml").exists()
+
+
+def test_config_dir_that_is_not_utf8_is_shown_with_escapes(env, tmp_path: Path) -> None:
+    odd = os.fsencode(tmp_path) + b"/conf\xff"
+    odd_env = {**env, **STRICT_UTF8, "BROWSERACT_CONFIG_DIR": os.fsdecode(odd)}
+    done = subprocess.run(browseract("config", "path"), env=odd_env, capture_output=True, timeout=20, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == os.fsencode(tmp_path) + b"/conf\\xff/config.toml\n"
+    shown = subprocess.run(browseract("config", "show"), env=odd_env, capture_output=True, timeout=20, check=True)
+    assert b"/conf\\xff/config.toml" in shown.stdout
+
+
+def test_non_utf8_config_dir_and_profile_never_crash(cli, tmp_path: Path, monkeypatch) -> None:
+    odd_dir = os.fsdecode(os.fsencode(tmp_path) + b"/conf\xff")
+    monkeypatch.setenv("BROWSERACT_CONFIG_DIR", odd_dir)
+    escaped = str(tmp_path) + "/conf\\xff"
+    assert cli("config", "path").stdout == f"{escaped}/config.toml\n"
+    run = cli("config", "set-key", input="ba_stored_key_0123456789\n")
+    assert escaped in run.stderr
+    assert escaped in cli("config", "show").stdout
+    doc = json.loads(cli("config", "show", "--json").stdout)
+    assert doc["config_file"]["value"] == f"{escaped}/config.toml"
+    odd_profile = os.fsdecode(b"p\xff")
+    run = cli("--profile", odd_profile, "config", "show")
+    assert "p\\xff" in run.stdout
+    run = cli("--profile", odd_profile, "config", "set-key", expect=2, input="ba_stored_key_0123456789\n")
+    assert "profile" in run.stderr and "UTF-8" in run.stderr
