@@ -1,6 +1,7 @@
 """`browseract config`: store the API key safely, show and change settings, check the setup."""
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -74,6 +75,7 @@ def run_set_key(app_ctx: AppContext, *, force_stdin: bool, verify: bool) -> int:
         if code:
             app_ctx.out.info("the key was not stored")
             return code
+    _warn_about_directory(app_ctx, settings.path)
     config_store.update(settings.path, settings.profile.value or config_store.DEFAULT_PROFILE, "api_key", key)
     app_ctx.out.info(f"API key {mask_key(key)} stored in {config_store.show_path(settings.path)} "
                      f"(profile {settings.profile.value!r})")
@@ -153,6 +155,7 @@ def config_set(
                              hint="run `browseract config set-key` (hidden prompt, or the key on stdin)")
         url = check_base_url(value, "the command line")
         settings = app_ctx.settings(validate=False)
+        _warn_about_directory(app_ctx, settings.path)
         config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[name], url)
         app_ctx.out.info(f"{name.value} = {url} stored in {config_store.show_path(settings.path)} "
                          f"(profile {settings.profile.value!r})")
@@ -170,6 +173,7 @@ def config_unset(ctx: typer.Context, name: NameArg) -> None:
         from browseract_cli import config_store
 
         settings = app_ctx.settings(validate=False)
+        _warn_about_directory(app_ctx, settings.path)
         config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[name], None)
         app_ctx.out.info(f"{name.value} removed from profile {settings.profile.value!r} in "
                          f"{config_store.show_path(settings.path)}")
@@ -278,6 +282,14 @@ def _live_check(app_ctx: AppContext, url: str, key: str, report=None) -> int:  #
             return int(err.exit_code)
     say(True, "the API accepted the key")
     return 0
+
+
+def _warn_about_directory(app_ctx: AppContext, path: Path) -> None:
+    """Before a write: say so when others could replace the file or hold its lock."""
+    from browseract_cli.config_store import directory_warnings
+
+    for warning in directory_warnings(path.parent):
+        app_ctx.out.warn(warning)
 
 
 def _prompt_hidden(app_ctx: AppContext) -> str:
