@@ -376,6 +376,9 @@ _KEY_FILTER = _RedactKeys()
 
 
 def _mask_in_logs(key: str) -> None:
+    from browseract_cli.sanitize import register_secret
+
+    register_secret(key)  # from now on every displayed server string has the key masked
     if not _KEY_FILTER.secrets:  # first client: attach the filter to the HTTP stack's loggers
         for name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.response",
                      "urllib3.poolmanager", "urllib3.util.retry", "requests"):

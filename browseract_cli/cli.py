@@ -115,9 +115,16 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: signals, broken pipes and the exit status."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    """Console-script entry point: signals, the standard streams and the exit status."""
+    from browseract_cli.errors import OutputError
+    from browseract_cli.render import Output, guard_std_streams
+
+    code = 1
     try:
+        # Until here __main__ ended a Ctrl-C quietly with 130; from now on it is KeyboardInterrupt.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        guard_std_streams()
         app(prog_name="browseract")
     except KeyboardInterrupt:
         code = 130
@@ -125,6 +132,9 @@ def main() -> None:
         code = 143
     except BrokenPipeError:
         code = broken_pipe_exit()
+    except OutputError as err:  # --version or --help into a closed or full stdout
+        Output().error(err)
+        code = int(err.exit_code)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     else:
@@ -134,13 +144,19 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         sys.stdout.flush()
-    except (BrokenPipeError, ValueError, OSError):
+    except BrokenPipeError:
         code = broken_pipe_exit() if code == 0 else code
+    except OutputError as err:
+        if code == 0:
+            Output().error(err)
+            code = int(err.exit_code)
+    except (ValueError, OSError, AttributeError):
+        code = 74 if code == 0 else code
     if code in (130, 141, 143):
         # Leave at once: no waiting on worker threads, no "Exception ignored" noise at shutdown.
         try:
             sys.stderr.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             pass
         os._exit(code)
     sys.exit(code)

@@ -5,8 +5,12 @@ C6-C7):
 
 - The directory is created 0700 and the file 0600 from its first moment; every write is a
   temporary file in the same directory + fsync + ``os.replace`` + fsync of the directory, under an
-  exclusive ``flock`` for read-modify-write, so readers never see a partial file and concurrent
+  exclusive lock for read-modify-write, so readers never see a partial file and concurrent
   writers never lose an update.
+- The lock (``.config.lock``) must be the user's own and 0600, and is given up after
+  ``LOCK_WAIT_S`` (exit 78). The writer holding it removes every leftover temporary file.
+- Windows: ``msvcrt.locking`` instead of ``flock``; no owner or mode checks (no POSIX modes);
+  with neither locking call, writes stay atomic but are not serialised.
 - A config path that is a symlink or not a regular file is refused, on read and on write.
 - Errors name the path and a position, never the file's content nor exception attributes
   (``TOMLDecodeError.doc`` holds the whole file from Python 3.14).
@@ -52,7 +56,9 @@ LOCK_FILENAME = ".config.lock"
 TMP_PREFIX = ".config."
 TMP_SUFFIX = ".tmp"
 MAX_CONFIG_BYTES = 64 * 1024
-STALE_TMP_SECONDS = 3600
+STALE_TMP_SECONDS = 3600  # without the lock, a younger temporary file may be another writer's
+LOCK_WAIT_S = 5.0  # then a writer gives up on a lock someone holds (exit 78)
+_LOCK_POLL_S = 0.05
 
 SHOW_MAX = 1000  # paths in messages: controls removed, length capped
 _BARE_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -95,6 +101,14 @@ def _toml_key(name: str) -> str:
         return name
     escaped = name.replace("\\", "\\\\").replace('"', '\\"')
     return clean(f'"{escaped}"', 120)
+
+
+def _is_text(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # e.g. the surrogate escapes of a non-UTF-8 argv or environment
+        return False
 
 
 def profile_where(path: Path, profile: str) -> str:
@@ -275,9 +289,14 @@ def _check_types(path: Path, doc: dict[str, Any]) -> None:
                 )
 
 
+def _posix_owners() -> bool:
+    """Whether files have POSIX owners and modes worth checking (not on Windows)."""
+    return os.name == "posix" and hasattr(os, "geteuid")
+
+
 def permission_warnings(path: Path) -> list[str]:
     """Warnings about who else can read or change the config; empty when fine or missing."""
-    if os.name != "posix":
+    if not _posix_owners():
         return []
     path = Path(path)
     warnings: list[str] = []
@@ -297,20 +316,31 @@ def permission_warnings(path: Path) -> list[str]:
             )
         if st.st_uid != uid:
             warnings.append(f"config file {show_path(path)} is owned by another user (uid {st.st_uid})")
-    parent = path.parent
+    return warnings + directory_warnings(path.parent)
+
+
+def directory_warnings(directory: Path) -> list[str]:
+    """Warnings about a config directory that others can write (they could replace the file,
+    or hold its lock); empty when it is private or missing."""
+    if not _posix_owners():
+        return []
+    import shlex
+
     try:
-        dst = os.stat(parent)
+        dst = os.stat(directory)
     except OSError:
-        return warnings
+        return []
+    warnings = []
     dmode = stat.S_IMODE(dst.st_mode)
     if dmode & 0o022:
         warnings.append(
-            f"config directory {show_path(parent)} is writable by other users (mode {dmode:04o}); "
-            f"run: chmod 700 {shlex.quote(show_path(parent))}"
+            f"config directory {show_path(directory)} is writable by other users (mode {dmode:04o}); "
+            f"run: chmod 700 {shlex.quote(show_path(directory))}"
         )
-    if dst.st_uid not in (uid, 0):
+    if dst.st_uid not in (os.geteuid(), 0):
         warnings.append(
-            f"config directory {show_path(parent)} is owned by another user (uid {dst.st_uid})"
+            f"config directory {show_path(directory)} is owned by another user (uid {dst.st_uid}); "
+            "use a directory of your own (set BROWSERACT_CONFIG_DIR)"
         )
     return warnings
 
@@ -371,8 +401,13 @@ def _refuse_existing_irregular(path: Path) -> None:
     _refuse_irregular(path, st.st_mode)
 
 
-def _clean_stale_temp_files(directory: Path) -> None:
-    """Best effort: remove our temporary files left by a crash more than an hour ago."""
+def _clean_stale_temp_files(directory: Path, older_than: float = STALE_TMP_SECONDS) -> None:
+    """Best effort: remove our temporary files left by a crash (they may hold the key).
+
+    Without the lock only those older than an hour (a younger one may be another writer's);
+    under the lock (``older_than=0``) every one, since no other writer can be between its
+    mkstemp and its rename.
+    """
     try:
         names = os.listdir(directory)
     except OSError:
@@ -387,7 +422,7 @@ def _clean_stale_temp_files(directory: Path) -> None:
             st = os.lstat(candidate)
             if not stat.S_ISREG(st.st_mode) or (uid is not None and st.st_uid != uid):
                 continue
-            if now - st.st_mtime > STALE_TMP_SECONDS:
+            if now - st.st_mtime >= older_than:
                 os.unlink(candidate)
         except OSError:
             continue
@@ -424,7 +459,7 @@ def save_atomic(path: Path, doc: dict[str, Any]) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=TMP_PREFIX, suffix=TMP_SUFFIX)
         with os.fdopen(fd, "wb") as fh:
-            if os.name == "posix":
+            if hasattr(os, "fchmod"):  # not on Windows, which has no POSIX modes
                 os.fchmod(fh.fileno(), 0o600)  # mkstemp gives 0600 or less (umask); make it exact
             fh.write(data)
             fh.flush()
@@ -461,11 +496,16 @@ def update(path: Path, profile: str, key: str, value: str | None) -> None:
         raise ValueError(f"unknown setting {key!r}; expected one of {', '.join(SETTINGS)}")
     if not isinstance(profile, str) or not profile:
         raise UsageError("the profile name must not be empty")
+    if not _is_text(profile):
+        raise UsageError(f"the profile name {_toml_key(profile)} is not valid UTF-8 text",
+                         hint="use a profile name made of letters, digits, '-' and '_'")
     if value is not None and not isinstance(value, str):
         raise TypeError("value must be a string or None")
     directory = path.parent
     _ensure_dir(directory)
-    with _locked(directory):
+    with _locked(directory) as lock:
+        if lock.held:
+            _clean_stale_temp_files(directory, older_than=0)
         doc = load(path)
         profiles = doc.get("profiles")
         if profiles is None:
@@ -487,20 +527,45 @@ def update(path: Path, profile: str, key: str, value: str | None) -> None:
 
 
 class _locked:
-    """Exclusive ``flock`` on ``<dir>/.config.lock`` (created 0600, never through a link)."""
+    """An exclusive lock on ``<dir>/.config.lock`` (created 0600, never through a link).
 
-    def __init__(self, directory: Path) -> None:
+    ``flock`` on POSIX, ``msvcrt.locking`` on Windows, and no lock where neither exists (the
+    replace stays atomic, but two concurrent writers may then lose one update). A lock file
+    that another user owns or may open is refused, and a lock that stays held for
+    ``LOCK_WAIT_S`` is given up: both exit 78, as in a directory others can write someone could
+    otherwise make every write wait forever.
+    """
+
+    def __init__(self, directory: Path, wait_s: float | None = None, *,
+                 sleep: Any = time.sleep, clock: Any = time.monotonic) -> None:
         self.lock_path = directory / LOCK_FILENAME
+        self.wait_s = LOCK_WAIT_S if wait_s is None else wait_s
+        self.sleep, self.clock = sleep, clock
         self.fd: int | None = None
+        self.backend = _lock_backend()
+
+    @property
+    def held(self) -> bool:
+        return self.fd is not None
 
     def __enter__(self) -> _locked:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no flock; atomic replace still keeps the file whole
+        if self.backend is None:
             return self
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = self._open()
         try:
-            fd = os.open(self.lock_path, flags, 0o600)
+            self._check(fd)
+            self._acquire(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+        return self
+
+    def _open(self) -> int:
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        flags |= getattr(os, "O_BINARY", 0)
+        try:
+            return os.open(self.lock_path, flags, 0o600)
         except OSError as exc:
             if _is_symlink_error(exc):
                 raise ConfigError(
@@ -510,22 +575,93 @@ class _locked:
             raise ConfigError(
                 f"cannot create lock file {show_path(self.lock_path)}: {_strerror(exc)}"
             ) from None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+
+    def _check(self, fd: int) -> None:
+        st = os.fstat(fd)
+        shown = show_path(self.lock_path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"lock file {shown} is not a regular file; refusing to use it")
+        if not _posix_owners():
+            return
+        fix = (f"remove it (browseract creates its own) and make the directory private: "
+               f"chmod 700 {show_path(self.lock_path.parent)}")
+        if st.st_uid != os.geteuid():
+            raise ConfigError(f"lock file {shown} is owned by another user (uid {st.st_uid}); "
+                              "refusing to use it", hint=fix)
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077:
+            raise ConfigError(f"lock file {shown} is accessible by other users (mode {mode:04o}, "
+                              "must be 0600); refusing to use it", hint=fix)
+
+    def _acquire(self, fd: int) -> None:
+        deadline = self.clock() + self.wait_s
+        while True:
+            try:
+                if _try_lock(fd, self.backend):
+                    return
+            except OSError as exc:
+                raise ConfigError(f"cannot lock {show_path(self.lock_path)}: {_strerror(exc)}") from None
+            if self.clock() >= deadline:
                 raise ConfigError(
-                    f"lock file {show_path(self.lock_path)} is not a regular file; refusing to use it"
+                    f"config file {show_path(self.lock_path.parent / CONFIG_FILENAME)} is locked: "
+                    f"{show_path(self.lock_path)} has been held by another process for "
+                    f"{self.wait_s:g}s",
+                    hint="if no other `browseract config` command is running, another user may hold "
+                    "the lock: remove the lock file and make the directory private (chmod 700)",
                 )
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except ConfigError:
-            os.close(fd)
-            raise
-        except OSError as exc:
-            os.close(fd)
-            raise ConfigError(f"cannot lock {show_path(self.lock_path)}: {_strerror(exc)}") from None
-        self.fd = fd
-        return self
+            self.sleep(_LOCK_POLL_S)
 
     def __exit__(self, *exc_info: object) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing releases the flock
-            self.fd = None
+        if self.fd is None:
+            return
+        if self.backend == "msvcrt":
+            import msvcrt
+
+            try:
+                os.lseek(self.fd, 0, os.SEEK_SET)
+                msvcrt.locking(self.fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+            except OSError:
+                pass  # closing the handle releases it too, eventually
+        os.close(self.fd)  # closing releases a flock
+        self.fd = None
+
+
+def _lock_backend() -> str | None:
+    """"flock" (POSIX), "msvcrt" (Windows) or None: what this platform can lock with."""
+    try:
+        import fcntl
+
+        if hasattr(fcntl, "flock"):
+            return "flock"
+    except ImportError:
+        pass
+    try:
+        import msvcrt
+
+        if hasattr(msvcrt, "locking"):
+            return "msvcrt"
+    except ImportError:
+        pass
+    return None
+
+
+def _try_lock(fd: int, backend: str | None) -> bool:
+    """One non-blocking attempt; False while someone else holds the lock."""
+    if backend == "flock":
+        import fcntl
+
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+    import msvcrt
+
+    os.lseek(fd, 0, os.SEEK_SET)  # msvcrt locks bytes from the current position: always byte 0
+    try:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK)):
+            return False
+        raise

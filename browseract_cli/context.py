@@ -48,8 +48,16 @@ class AppContext:
             self._out = Output(self.stdout, self.stderr, no_color=self.no_color, env=self.env)
         return self._out
 
-    def input_stream(self) -> IO[str]:
-        return self.stdin if self.stdin is not None else sys.stdin
+    def input_stream(self) -> IO[str] | None:
+        """stdin, or None when it is closed. Bytes that are not text in its encoding become
+        surrogate escapes, which the checks on task IDs (2) and keys (78) refuse by name."""
+        stream = self.stdin if self.stdin is not None else sys.stdin
+        if stream is not None and getattr(stream, "errors", None) == "strict":
+            try:
+                stream.reconfigure(errors="surrogateescape")  # type: ignore[attr-defined]
+            except (AttributeError, ValueError, OSError):
+                pass
+        return stream
 
     def settings(self, validate: bool = True) -> Settings:
         """Effective settings (flag > env > file > default); ConfigError (78) when invalid."""

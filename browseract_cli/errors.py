@@ -44,6 +44,10 @@ class LocalIOError(BrowseractError):
     kind = "io"
 
 
+class OutputError(LocalIOError):
+    """stdout cannot be written (closed, disk full...) for a reason other than a broken pipe."""
+
+
 class InputError(BrowseractError):
     """Input the user gave (an input file, an input name) that the request cannot carry (65)."""
 

@@ -6,6 +6,7 @@ imported and not one escape byte is written; JSON and -q lines never pass throug
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -13,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import IO, Any, NamedTuple
 
-from browseract_cli.errors import ApiError, BrowseractError, UsageError
-from browseract_cli.sanitize import clean
+from browseract_cli.errors import ApiError, BrowseractError, OutputError, UsageError
+from browseract_cli.sanitize import clean, clean_together, escape_undecodable
 
 STATUS_STYLE = {
     "finished": "bold green",
@@ -38,6 +39,129 @@ def styling_wanted(stream: IO[str], *, no_color: bool, env: Mapping[str, str] = 
         return stream.isatty()
     except (AttributeError, ValueError, OSError):
         return False
+
+
+def ci_safe(text: str) -> str:
+    """Text that GitHub's runner cannot take for a workflow command: a line that starts with
+    `::` (after whitespace) gets a backslash in front, and the legacy `##[` (read anywhere in a
+    line) becomes `##\\[`."""
+    if "::" not in text and "##[" not in text:
+        return text
+    lines = text.replace("##[", "##\\[").splitlines(keepends=True)
+    return "".join("\\" + line if line.lstrip().startswith("::") else line for line in lines)
+
+
+class GuardedStream:
+    """stdout or stderr, with what a failure to write means decided in one place.
+
+    stdout: a broken pipe propagates (exit 141); being closed, full or failing otherwise raises
+    OutputError (exit 74). stderr: every failure is ignored, so a closed, full or unread stderr
+    never changes the exit code. Either way, once a stream has failed its descriptor is pointed
+    at devnull, so that interpreter shutdown flushes quietly. Text the stream cannot encode is
+    written with escapes instead of failing.
+    """
+
+    def __init__(self, stream: IO[str] | None, role: str) -> None:
+        self._stream = stream
+        self._role = role
+        self._failure = "it is closed" if stream is None else ""
+        self.encoding = getattr(stream, "encoding", None) or "utf-8"
+        self.errors = getattr(stream, "errors", None) or "strict"
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str")
+        if self._failure:
+            if text and self._role == "stdout":
+                raise OutputError(f"cannot write to stdout: {self._failure}")
+            return len(text)
+        try:
+            try:
+                return self._stream.write(text)  # type: ignore[union-attr]
+            except UnicodeEncodeError:
+                return self._stream.write(_encodable(text, self.encoding))  # type: ignore[union-attr]
+        except (OSError, ValueError) as exc:
+            self._failed(exc)
+            return len(text)
+
+    def flush(self) -> None:
+        if self._failure:
+            return  # what could not be written is lost; the write said so
+        try:
+            self._stream.flush()  # type: ignore[union-attr]
+        except (OSError, ValueError) as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, BrokenPipeError) and self._role == "stdout":
+            raise exc  # the reader went away: exit 141, handled by the caller
+        errno = getattr(exc, "errno", None)
+        self._failure = os.strerror(errno).lower() if errno else "it is closed"
+        try:
+            fd = self._stream.fileno()  # type: ignore[union-attr]
+            if fd in (1, 2):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, fd)
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        if self._role == "stdout":
+            raise OutputError(f"cannot write to stdout: {self._failure}") from None
+
+    def isatty(self) -> bool:
+        try:
+            return not self._failure and bool(self._stream.isatty())  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            return False
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise io.UnsupportedOperation("the stream is closed")
+        return self._stream.fileno()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)  # e.g. a test's StringIO.getvalue()
+
+
+def guarded(stream: IO[str] | None, role: str) -> IO[str]:
+    if isinstance(stream, GuardedStream):
+        return stream  # type: ignore[return-value]
+    return GuardedStream(stream, role)  # type: ignore[return-value]
+
+
+def guard_std_streams() -> None:
+    """For the console script: no closed descriptor 0-2 that a later open() could reuse (the
+    config file, the socket with the key), and sys.stdout / sys.stderr guarded (GuardedStream)."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                devnull = os.open(os.devnull, os.O_RDWR)
+                if devnull != fd:
+                    os.dup2(devnull, fd)
+                    os.close(devnull)
+            except OSError:
+                pass
+    sys.stdout = guarded(sys.stdout, "stdout")  # None (closed at start) stays "closed"
+    sys.stderr = guarded(sys.stderr, "stderr")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _encodable(text: str, encoding: str) -> str:
+    text = escape_undecodable(text)
+    try:
+        text.encode(encoding)
+        return text
+    except (UnicodeEncodeError, LookupError):
+        return text.encode(encoding, "backslashreplace").decode(encoding, "replace")
 
 
 class Mode(StrEnum):
@@ -86,8 +210,7 @@ class TaskRow(NamedTuple):
 
 def error_json(err: BrowseractError) -> dict[str, Any]:
     doc = err.to_json()
-    doc["msg"] = clean(doc["msg"], 500)
-    doc["trace_id"] = None if doc["trace_id"] is None else clean(doc["trace_id"], 100)
+    doc["msg"], doc["trace_id"] = clean_together([(doc["msg"], 500), (doc["trace_id"], 100)])
     return doc
 
 
@@ -96,15 +219,16 @@ def error_text(err: BrowseractError, subject: str | None = None) -> str:
     head = f"{clean(subject, 80)}: " if subject is not None else ""
     if not isinstance(err, ApiError):
         return f"{head}{err.msg}"
+    msg, trace_id = clean_together([(err.msg, 300), (err.trace_id or None, 100)])
     facts = []
     if err.http_status is not None:
         facts.append(f"HTTP {err.http_status}")
     if err.code is not None:
         facts.append(f"code {err.code}")
-    if err.trace_id:
-        facts.append(f"traceId {clean(err.trace_id, 100)}")
+    if trace_id is not None:
+        facts.append(f"traceId {trace_id}")
     tail = f" ({', '.join(facts)})" if facts else ""
-    return f"{head}{err.title}: {clean(err.msg, 300)}{tail}"
+    return f"{head}{err.title}: {msg}{tail}"
 
 
 class Output:
@@ -112,35 +236,56 @@ class Output:
 
     def __init__(self, stdout: IO[str] | None = None, stderr: IO[str] | None = None, *,
                  no_color: bool = False, env: Mapping[str, str] = os.environ) -> None:
-        self.stdout = stdout if stdout is not None else sys.stdout
-        self.stderr = stderr if stderr is not None else sys.stderr
+        self.stdout = guarded(stdout if stdout is not None else sys.stdout, "stdout")
+        self.stderr = guarded(stderr if stderr is not None else sys.stderr, "stderr")
         self.no_color, self.env = no_color, env
         self.styled = styling_wanted(self.stdout, no_color=no_color, env=env)
         self.err_styled = styling_wanted(self.stderr, no_color=no_color, env=env)
+        # Under GitHub Actions a log line that starts with `::` is a workflow command: only
+        # annotation() may write one (ci_safe).
+        self.github_actions = env.get("GITHUB_ACTIONS") == "true"
         self._console: Any = None
+
+    # -- raw channels ----------------------------------------------------------------------
 
     def progress_view(self) -> Output:
         """An Output whose data lines go to stderr: the progress of a command whose stdout is
         its result (`run --wait`, `output --wait`)."""
         return Output(self.stderr, self.stderr, no_color=self.no_color, env=self.env)
 
-    # -- raw channels ----------------------------------------------------------------------
-
     def line(self, text: str = "") -> None:
         """A line of data on stdout."""
+        if self.github_actions:
+            text = ci_safe(text)
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
     def write(self, text: str) -> None:
         """Data on stdout exactly as given (no newline added)."""
+        if self.github_actions:
+            text = ci_safe(text)
         self.stdout.write(text)
         self.stdout.flush()
 
     def json_line(self, obj: Mapping[str, Any]) -> None:
-        self.line(json.dumps(obj, ensure_ascii=False, separators=(", ", ": ")))
+        text = json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+        if not text.isascii() and not _is_utf8(text):  # lone surrogates: JSON's own \\u escapes
+            text = json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
+        if self.github_actions:
+            text = text.replace("##[", "##\\u005b")  # only inside strings: the same JSON value
+        self.line(text)
 
     def info(self, text: str) -> None:
         """A line for people on stderr (progress, notes)."""
+        if self.github_actions:
+            text = ci_safe(text)
+        self._stderr_line(text)
+
+    def annotation(self, command: str) -> None:
+        """A GitHub Actions workflow command of browseract's own (``::error ...::text``)."""
+        self._stderr_line(command)
+
+    def _stderr_line(self, text: str) -> None:
         self.stderr.write(text + "\n")
         self.stderr.flush()
 
@@ -162,7 +307,8 @@ class Output:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(file=self.stdout, highlight=False, soft_wrap=False)
+            # emoji=False: a server message ":skull:" stays text.
+            self._console = Console(file=self.stdout, highlight=False, soft_wrap=False, emoji=False)
         return self._console
 
     # -- generic data output ---------------------------------------------------------------

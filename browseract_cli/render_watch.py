@@ -278,15 +278,15 @@ def github_actions(tasks: Sequence[Tracked], out: Output, env: Mapping[str, str]
     for t in tasks:
         if t.status == "failed" or (t.error is not None and t.exit_code not in (0, None)):
             what = error_text(t.error) if t.error is not None else "the task failed"
-            out.info(f"::error title=browseract::{_gh_escape(f'{t.task_id}: {what}')}")
+            out.annotation(f"::error title=browseract::{_gh_escape(f'{t.task_id}: {what}')}")
         elif t.status == "canceled":
-            out.info(f"::warning title=browseract::{_gh_escape(f'{t.task_id}: the task was canceled')}")
+            out.annotation(f"::warning title=browseract::{_gh_escape(f'{t.task_id}: the task was canceled')}")
     path = env.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
     rows = ["| Task | Status | Exit | Polls |", "|---|---|---|---|"]
     for t in tasks:
-        rows.append(f"| `{_md(t.task_id)}` | {_md(shown_status(t))} | {t.exit_code} | {t.polls} |")
+        rows.append(f"| {_code(t.task_id)} | {_code(shown_status(t))} | {t.exit_code} | {t.polls} |")
     try:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write("### browseract watch\n\n" + "\n".join(rows) + "\n\n")
@@ -298,8 +298,10 @@ def _gh_escape(text: str) -> str:
     return clean(text, 500).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _md(text: str) -> str:
-    return clean(text, 120).replace("|", "\\|").replace("`", "'")
+def _code(text: str) -> str:
+    """Server text as a Markdown code span: no links, images or HTML, and no table cell breaks."""
+    shown = clean(text, 120).replace("|", "\\|").replace("`", "'")
+    return f"`{shown or ' '}`"
 
 
 def _shell_quote(text: str) -> str:

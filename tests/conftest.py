@@ -13,6 +13,7 @@ import conformance
 import pytest
 from typer.testing import CliRunner
 
+from browseract_cli import sanitize
 from browseract_cli.cli import app
 from browseract_cli.context import AppContext
 from browseract_cli.simulator import SimServer
@@ -78,6 +79,13 @@ def isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.setenv("TERM", "xterm-256color")
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def forget_secrets() -> Iterator[None]:
+    """Each test stands for one CLI process: keys registered for masking do not carry over."""
+    yield
+    sanitize.forget_secrets()
 
 
 @pytest.fixture

@@ -567,9 +567,9 @@ def test_github_actions_summary_and_annotations(cli, make_sim, clock, tmp_path: 
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("# earlier step\n")  # appended, not replaced
     assert "| Task | Status | Exit | Polls |" in text
-    assert "| `ok` | finished | 0 | 1 |" in text
-    assert "| `bad` | failed | 10 | 2 |" in text
-    assert "| `gone` | canceled | 11 | 1 |" in text
+    assert "| `ok` | `finished` | 0 | 1 |" in text  # server text in code spans (issue 13, #18)
+    assert "| `bad` | `failed` | 10 | 2 |" in text
+    assert "| `gone` | `canceled` | 11 | 1 |" in text
     errors = [line for line in run.stderr.splitlines() if line.startswith("::error")]
     warnings = [line for line in run.stderr.splitlines() if line.startswith("::warning")]
     assert len(errors) == 1 and "bad" in errors[0]

@@ -1,6 +1,7 @@
 """`browseract config`: store the API key safely, show and change settings, check the setup."""
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -54,13 +55,12 @@ def run_set_key(app_ctx: AppContext, *, force_stdin: bool, verify: bool) -> int:
     from browseract_cli.settings import check_api_key, check_base_url
 
     stream = app_ctx.input_stream()
-    if not force_stdin and _isatty(stream):
-        raw = typer.prompt("BrowserAct API key", hide_input=True, default="", show_default=False,
-                           err=True)
-        source = "the prompt"
+    if stream is None:  # stdin closed (`<&-`): nothing was given
+        raw, source = "", "stdin"
+    elif not force_stdin and _isatty(stream):
+        raw, source = _prompt_hidden(app_ctx), "the prompt"
     else:
-        raw = stream.read(64 * 1024)
-        source = "stdin"
+        raw, source = stream.read(64 * 1024), "stdin"
     key = check_api_key(raw, source)
     if not key:
         raise UsageError(f"no API key was given on {source}",
@@ -75,8 +75,9 @@ def run_set_key(app_ctx: AppContext, *, force_stdin: bool, verify: bool) -> int:
         if code:
             app_ctx.out.info("the key was not stored")
             return code
+    _warn_about_directory(app_ctx, settings.path)
     config_store.update(settings.path, settings.profile.value or config_store.DEFAULT_PROFILE, "api_key", key)
-    app_ctx.out.info(f"API key {mask_key(key)} stored in {settings.path} "
+    app_ctx.out.info(f"API key {mask_key(key)} stored in {config_store.show_path(settings.path)} "
                      f"(profile {settings.profile.value!r})")
     if app_ctx.env.get("BROWSERACT_API_KEY", "").strip():
         app_ctx.out.warn("BROWSERACT_API_KEY is set and overrides the stored key while it is set")
@@ -94,7 +95,8 @@ def config_show(
 
 
 def run_show(app_ctx: AppContext, as_json: bool) -> int:
-    from browseract_cli.sanitize import clean, mask_key
+    from browseract_cli.config_store import show_path
+    from browseract_cli.sanitize import clean, escape_undecodable, mask_key
 
     settings = app_ctx.settings(validate=False)
     entries = [
@@ -103,15 +105,16 @@ def run_show(app_ctx: AppContext, as_json: bool) -> int:
         ("base-url", settings.base_url.value, settings.base_url),
     ]
     if as_json:
-        doc = {name: {"value": value, "source": s.source, "detail": s.detail} for name, value, s in entries}
-        doc["config_file"] = {"value": str(settings.path), "exists": settings.path.exists()}
+        doc = {name: {"value": value if value is None else escape_undecodable(value), "source": s.source,
+                      "detail": s.detail} for name, value, s in entries}
+        doc["config_file"] = {"value": escape_undecodable(str(settings.path)), "exists": settings.path.exists()}
         app_ctx.out.json_line(doc)
         return 0
     for name, value, s in entries:
         detail = f" ({clean(s.detail, 200)})" if s.detail else ""
         app_ctx.out.line(f"{name:<9} {clean(value, 200) if value else '(not set)'}    [{s.source}{detail}]")
     exists = "" if settings.path.exists() else "    [does not exist yet]"
-    app_ctx.out.line(f"{'file':<9} {settings.path}{exists}")
+    app_ctx.out.line(f"{'file':<9} {show_path(settings.path)}{exists}")
     return 0
 
 
@@ -152,8 +155,10 @@ def config_set(
                              hint="run `browseract config set-key` (hidden prompt, or the key on stdin)")
         url = check_base_url(value, "the command line")
         settings = app_ctx.settings(validate=False)
+        _warn_about_directory(app_ctx, settings.path)
         config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[name], url)
-        app_ctx.out.info(f"{name.value} = {url} stored in {settings.path} (profile {settings.profile.value!r})")
+        app_ctx.out.info(f"{name.value} = {url} stored in {config_store.show_path(settings.path)} "
+                         f"(profile {settings.profile.value!r})")
         return 0
 
     run_and_exit(app_ctx, go)
@@ -168,8 +173,10 @@ def config_unset(ctx: typer.Context, name: NameArg) -> None:
         from browseract_cli import config_store
 
         settings = app_ctx.settings(validate=False)
+        _warn_about_directory(app_ctx, settings.path)
         config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[name], None)
-        app_ctx.out.info(f"{name.value} removed from profile {settings.profile.value!r} in {settings.path}")
+        app_ctx.out.info(f"{name.value} removed from profile {settings.profile.value!r} in "
+                         f"{config_store.show_path(settings.path)}")
         return 0
 
     run_and_exit(app_ctx, go)
@@ -182,8 +189,9 @@ def config_path(ctx: typer.Context) -> None:
 
     def go() -> int:
         from browseract_cli.config_store import config_path as path_of
+        from browseract_cli.sanitize import escape_undecodable
 
-        app_ctx.out.line(str(path_of(app_ctx.env)))
+        app_ctx.out.line(escape_undecodable(str(path_of(app_ctx.env))))
         return 0
 
     run_and_exit(app_ctx, go)
@@ -213,7 +221,7 @@ def run_doctor(app_ctx: AppContext) -> int:
     path = config_store.config_path(app_ctx.env)
     try:
         config_store.load(path)
-        report(True, f"config file {path}" + ("" if path.exists() else " (does not exist yet)"))
+        report(True, f"config file {config_store.show_path(path)}" + ("" if path.exists() else " (does not exist yet)"))
     except ConfigError as err:
         report(False, f"{err.msg}", ExitCode.CONFIG)
     for warning in config_store.permission_warnings(path):
@@ -275,6 +283,32 @@ def _live_check(app_ctx: AppContext, url: str, key: str, report=None) -> int:  #
             return int(err.exit_code)
     say(True, "the API accepted the key")
     return 0
+
+
+def _warn_about_directory(app_ctx: AppContext, path: Path) -> None:
+    """Before a write: say so when others could replace the file or hold its lock."""
+    from browseract_cli.config_store import directory_warnings
+
+    for warning in directory_warnings(path.parent):
+        app_ctx.out.warn(warning)
+
+
+def _prompt_hidden(app_ctx: AppContext) -> str:
+    """The key typed at a hidden prompt on the terminal. getpass turns echo off and, in a
+    finally block, back on, whatever happens. Ctrl-D is empty input (exit 2); Ctrl-C and SIGINT
+    propagate as KeyboardInterrupt (exit 130)."""
+    import getpass
+
+    try:
+        return getpass.getpass("BrowserAct API key: ")
+    except (EOFError, KeyboardInterrupt) as stop:
+        if _isatty(app_ctx.out.stderr):
+            app_ctx.out.info("")  # the message that follows starts on its own line
+        if isinstance(stop, KeyboardInterrupt):
+            raise
+        return ""
+    except UnicodeDecodeError:
+        return "\ufffd"  # not text: refused by check_api_key like any non-ASCII key (78)
 
 
 def _isatty(stream: object) -> bool:
