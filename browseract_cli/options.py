@@ -10,7 +10,11 @@ from browseract_cli.errors import UsageError
 from browseract_cli.sanitize import clean, has_control
 
 MAX_TASK_ID = 256
-_UNIT = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_UNIT = {"": 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_UNIT_ORDER = ("d", "h", "m", "s", "ms")  # a compound lists its units in this order
+# One "<number><unit>" group; `ms` before `m` so that 500ms is not 500 minutes and an s.
+# Compiled on first use (re caches it): `status` never parses a duration.
+_DURATION_PART = r"(\d+(?:\.\d+)?|\.\d+)\s*(ms|[dhms]|)\s*"
 
 
 def check_task_id(task_id: str) -> str:
@@ -52,12 +56,30 @@ def collect_task_ids(args: Iterable[str], stdin_lines: Iterable[str] | None) -> 
 
 
 def parse_duration(text: str, option: str) -> float:
-    """Seconds from ``90``, ``2.5``, ``30s``, ``10m``, ``2h``; a UsageError for anything else."""
-    match = re.match(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)?\s*$", text, re.IGNORECASE)
-    if not match:
-        raise UsageError(f"invalid duration for {option}: {text[:40]!r}",
-                         hint="use seconds (90, 2.5) or a unit: 30s, 10m, 2h")
-    value = float(match.group(1)) * _UNIT[(match.group(2) or "").lower() or None]
+    """Seconds from ``90``, ``2.5``, ``500ms``, ``30s``, ``10m``, ``2h``, ``1d`` or a compound of
+    units from largest to smallest (``1h30m``, ``2m30s``, ``1d2h``); a UsageError otherwise.
+
+    Units are case-insensitive, so ``M`` is minutes too (there is no month unit). A bare number is
+    seconds, but only on its own: ``1h30`` is refused as ambiguous, and so is a unit given twice
+    or out of order (``1m1m``, ``30m1h``), which is more likely a typo than a wish.
+    """
+    parts = re.findall(_DURATION_PART, text.strip(), re.IGNORECASE) if text.strip() else []
+    if not parts or re.sub(_DURATION_PART, "", text, flags=re.IGNORECASE).strip():
+        raise _bad_duration(text, option)
+    if len(parts) == 1 and not parts[0][1]:
+        value = float(parts[0][0])
+    else:
+        units = [unit.lower() for _, unit in parts]
+        ranks = [_UNIT_ORDER.index(u) if u in _UNIT_ORDER else -1 for u in units]
+        if -1 in ranks or ranks != sorted(set(ranks)):
+            raise _bad_duration(text, option)
+        value = sum(float(number) * _UNIT[unit] for number, unit in zip(
+            (n for n, _ in parts), units, strict=True))
     if not math.isfinite(value):
-        raise UsageError(f"invalid duration for {option}: {text[:40]!r}")
+        raise _bad_duration(text, option)
     return value
+
+
+def _bad_duration(text: str, option: str) -> UsageError:
+    return UsageError(f"invalid duration for {option}: {text[:40]!r}",
+                      hint="use seconds (90, 2.5) or units d, h, m, s, ms: 30s, 10m, 1h30m, 1d")

@@ -32,7 +32,7 @@ def watch(
     timeout: Annotated[str, typer.Option(
         "--timeout", metavar="DURATION", help="Give up after this long (exit 124); 0 = no limit.")] = "0",
     until: Annotated[list[str] | None, typer.Option(
-        "--until", metavar="STATE", help="Also stop (exit 0) at this state; repeatable.",
+        "--until", metavar="STATE", help="Also stop (exit 0) at this state; repeat it or give a comma list.",
         show_default=False)] = None,
     not_found_grace: Annotated[str, typer.Option(
         "--not-found-grace", metavar="DURATION",
@@ -59,11 +59,14 @@ def watch(
 
         if json_ and quiet:
             raise UsageError("--json and --quiet cannot be used together")
-        states = frozenset(s.strip().lower() for s in until or [])
-        bad = sorted(states - set(KNOWN_STATES))
+        # --until takes a comma list as well as repeats: --until paused,finished
+        names = [s.strip().lower() for value in until or [] for s in value.split(",")]
+        bad = [s for s in names if s not in KNOWN_STATES]
         if bad:
             raise UsageError(f"--until {bad[0][:40]!r} is not a task state",
-                             hint=f"use one of: {', '.join(KNOWN_STATES)}")
+                             hint=f"use one or more of: {', '.join(KNOWN_STATES)} "
+                                  "(--until paused,finished or --until paused --until finished)")
+        states = frozenset(names)
         step = parse_duration(interval, "--interval")
         if step <= 0:
             raise UsageError("--interval must be a positive number of seconds")
