@@ -52,3 +52,85 @@ def test_until_list_with_an_empty_or_unknown_item_is_usage_error(cli, sim, value
     run = cli("watch", "--until", value, "t", expect=2)
     assert "is not a task state" in run.stderr
     assert sim.requests == []
+
+
+# --------------------------------------------------------------------------- simulate (13.9a, 31)
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "65536"])
+def test_simulate_port_out_of_range_is_usage_error(cli, port: str) -> None:
+    run = cli("simulate", "--port", port, expect=2)
+    assert "0-65535" in run.stderr
+    assert "internal error" not in run.stderr
+
+
+def test_missing_scenario_file_is_named_once(cli, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    run = cli("simulate", "--scenario", str(missing), expect=2)
+    assert run.stderr.count(str(missing)) == 1, run.stderr
+    assert "No such file" in run.stderr
+
+
+# --------------------------------------------------------------------------- base URLs (9, 13.16)
+
+
+@pytest.mark.parametrize("url", ["http://localhost.:8765", "http://LOCALHOST.:8765/x"])
+def test_localhost_with_a_trailing_dot_is_not_loopback(cli, no_network, url: str) -> None:
+    run = cli("status", "t", expect=78, base_url=url)
+    assert "trailing dot" in run.stderr
+    assert no_network == []
+
+
+def test_localhost_with_a_trailing_dot_is_not_a_simulator_host(cli) -> None:
+    run = cli("simulate", "--host", "localhost.", "--port", "0", expect=2)
+    assert "loopback" in run.stderr
+
+
+@pytest.mark.parametrize(("given", "suggested"), [
+    ("127.0.0.1:8765", "http://127.0.0.1:8765"),
+    ("localhost:8765", "http://localhost:8765"),
+    ("[::1]:8765/v2", "http://[::1]:8765/v2"),
+    ("api.browseract.com", "https://api.browseract.com"),
+    ("example.com:8443/base", "https://example.com:8443/base"),
+])
+def test_base_url_without_a_scheme_suggests_the_full_url(cli, no_network, given: str, suggested: str,
+                                                         isolate_env: Path) -> None:
+    want = f"did you mean {suggested}?"
+    run = cli("--base-url", given, "status", "t", expect=78)
+    assert "no scheme" in run.stderr and want in run.stderr, run.stderr
+    run = cli("status", "t", expect=78, env={"BROWSERACT_BASE_URL": given})
+    assert "BROWSERACT_BASE_URL" in run.stderr and want in run.stderr
+    run = cli("config", "set", "base-url", given, expect=78)
+    assert want in run.stderr
+    assert not (isolate_env / "config" / "config.toml").exists()
+    assert no_network == []
+
+
+def test_base_url_without_a_scheme_and_no_usable_guess_gets_the_general_hint(cli, no_network) -> None:
+    run = cli("--base-url", "not a url", "status", "t", expect=78)
+    assert "did you mean" not in run.stderr and "https://" in run.stderr
+
+
+# --------------------------------------------------------------------------- config unset (18)
+
+
+@pytest.mark.parametrize("name", ["api-key", "base-url"])
+def test_unset_with_nothing_set_says_so(cli, isolate_env: Path, name: str) -> None:
+    run = cli("config", "unset", name, expect=0)
+    assert "removed" not in run.stderr
+    assert f"{name} is not set in profile 'default'" in run.stderr
+    assert not (isolate_env / "config").exists()  # nothing created for nothing to remove
+
+
+def test_unset_of_another_profile_leaves_the_file_alone(cli, isolate_env: Path) -> None:
+    cfg = isolate_env / "config"
+    cfg.mkdir(mode=0o700)
+    (cfg / "config.toml").write_text('[profiles.default]\nbase_url = "http://127.0.0.1:9"\n')
+    os.chmod(cfg / "config.toml", 0o600)
+    before = (cfg / "config.toml").read_bytes()
+    run = cli("--profile", "default", "config", "unset", "api-key")
+    assert "api-key is not set in profile 'default'" in run.stderr
+    assert (cfg / "config.toml").read_bytes() == before
+    run = cli("config", "unset", "base-url")
+    assert "base-url removed from profile 'default'" in run.stderr
+    assert tomllib.loads((cfg / "config.toml").read_text()) == {}

@@ -168,8 +168,14 @@ def config_unset(ctx: typer.Context, name: NameArg) -> None:
         from browseract_cli import config_store
 
         settings = app_ctx.settings(validate=False)
-        config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[name], None)
-        app_ctx.out.info(f"{name.value} removed from profile {settings.profile.value!r} in {settings.path}")
+        profile = settings.profile.value or "default"
+        table = config_store.load(settings.path).get("profiles", {}).get(profile, {})
+        if FILE_KEY[name] not in table:  # nothing to remove: say so, and create no file for it
+            app_ctx.out.info(f"{name.value} is not set in profile {profile!r} of "
+                             f"{config_store.show_path(settings.path)}: nothing to remove")
+            return 0
+        config_store.update(settings.path, profile, FILE_KEY[name], None)
+        app_ctx.out.info(f"{name.value} removed from profile {profile!r} in {settings.path}")
         return 0
 
     run_and_exit(app_ctx, go)

@@ -44,6 +44,8 @@ def simulate(
         from browseract_cli.simulator import SimServer
 
         long_running()
+        if not 0 <= port <= 65535:
+            raise UsageError(f"--port {port} is out of range: use a port in 0-65535 (0 picks a free one)")
         if not is_loopback_host(host):
             raise UsageError(f"--host must be a loopback address, not {host!r}",
                              hint="the simulator is for this machine only: use 127.0.0.1 or ::1")
@@ -51,8 +53,8 @@ def simulate(
         if scenario is not None:
             try:
                 tasks = load_scenario(scenario)
-            except (OSError, ValueError) as exc:
-                raise UsageError(f"cannot use scenario file {scenario}: {exc}") from None
+            except (OSError, ValueError) as exc:  # the message already names the file
+                raise UsageError(str(exc)) from None
         try:
             server = SimServer(host, port, api_key=api_key, tasks=tasks)
         except OSError as exc:
