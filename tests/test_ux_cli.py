@@ -134,3 +134,52 @@ def test_unset_of_another_profile_leaves_the_file_alone(cli, isolate_env: Path) 
     run = cli("config", "unset", "base-url")
     assert "base-url removed from profile 'default'" in run.stderr
     assert tomllib.loads((cfg / "config.toml").read_text()) == {}
+
+
+# --------------------------------------------------------------------------- plurals (26), demo (16)
+
+
+def interrupt_after(clock, sleeps: int):  # type: ignore[no-untyped-def]
+    """A sleep for the fake clock that raises KeyboardInterrupt (Ctrl-C) on call number ``sleeps``."""
+    calls = 0
+    real = clock.sleep
+
+    def sleep(seconds: float) -> None:
+        nonlocal calls
+        calls += 1
+        if calls >= sleeps:
+            raise KeyboardInterrupt
+        real(seconds)
+
+    return sleep
+
+
+@pytest.mark.parametrize(("ids", "expected"), [
+    (["a"], "--timeout expired before 1 task ended; it keeps running on the server"),
+    (["a", "b"], "--timeout expired before 2 tasks ended; they keep running on the server"),
+])
+def test_timeout_message_counts_tasks(cli, make_sim, clock, ids: list[str], expected: str) -> None:
+    sim = make_sim({t: [{"status": "running"}] for t in ids}, clock=clock)
+    run = cli("watch", "--timeout", "3", *ids, expect=124, base_url=sim.url, clock=clock)
+    assert expected in run.stderr
+    assert "task(s)" not in run.stderr
+
+
+@pytest.mark.parametrize(("ids", "expected"), [
+    (["a"], "the task keeps running on the server"),
+    (["a", "b"], "the tasks keep running on the server"),
+])
+def test_interrupt_message_counts_tasks(cli, make_sim, clock, ids: list[str], expected: str) -> None:
+    sim = make_sim({t: [{"status": "running"}] for t in ids}, clock=clock)
+    clock.sleep = interrupt_after(clock, 3)  # type: ignore[method-assign]
+    run = cli("watch", *ids, expect=130, base_url=sim.url, clock=clock)
+    assert expected in run.stderr
+    assert f"Resume with: browseract watch {' '.join(ids)}" in run.stderr
+
+
+def test_interrupted_demo_offers_no_resume(cli, clock, monkeypatch) -> None:
+    monkeypatch.delenv("BROWSERACT_API_KEY")
+    clock.sleep = interrupt_after(clock, 4)  # type: ignore[method-assign]
+    run = cli("demo", clock=clock, expect=130)
+    assert "demo stopped; its simulator is gone, so there is nothing to resume." in run.stderr
+    assert "Resume with" not in run.stderr and "keeps running" not in run.stderr

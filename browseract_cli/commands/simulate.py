@@ -136,7 +136,7 @@ def run_demo(app_ctx: AppContext) -> int:
         out.line("")
         opts = WatchOptions(task_ids=ids, interval=DEMO_INTERVAL, timeout=DEMO_TIMEOUT,
                             until=frozenset({"paused"}))
-        code = run_watch(opts, demo_ctx, "human", tasks_out=tasks)
+        code = run_watch(opts, demo_ctx, "human", tasks_out=tasks, resumable=False)
     if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
         out.info("demo stopped; its simulator is gone, so there is nothing to resume.")
         return code

@@ -82,8 +82,10 @@ def watch(
     run_and_exit(app_ctx, go)
 
 
-def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None) -> int:  # type: ignore[no-untyped-def]
-    """Watch and report; returns the exit code. ``tasks_out`` (for `demo`) receives the Tracked tasks."""
+def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None,  # type: ignore[no-untyped-def]
+              resumable: bool = True) -> int:
+    """Watch and report; returns the exit code. ``tasks_out`` (for `demo`) receives the Tracked
+    tasks; ``resumable=False`` (also `demo`) leaves out how to resume watching after Ctrl-C."""
     from browseract_cli.commands import Terminated, long_running
     from browseract_cli.errors import ConfigError
     from browseract_cli.exit_codes import ExitCode
@@ -93,6 +95,7 @@ def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None) -> int:  
     long_running()
 
     reporter = _reporter(app_ctx, mode, several=len(opts.task_ids) > 1)
+    reporter.resumable = resumable
     try:
         client = app_ctx.make_client(pool_size=min(8, len(opts.task_ids)))
     except ConfigError as err:
