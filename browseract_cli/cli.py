@@ -39,6 +39,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Root options also accepted after the command (`status ID --base-url URL`, `status -v ID`), as
+# gh and kubectl users expect; the group moves them in front before parsing (see LazyGroup).
+GLOBAL_ANYWHERE = ("--profile", "--base-url", "--no-color", "--verbose", "-v")
+
+
 class LazyGroup(TyperGroup):
     """The root group: builds a command from its module on first use."""
 
@@ -49,6 +54,77 @@ class LazyGroup(TyperGroup):
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             self.commands[cmd_name] = _load(cmd_name)
         return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]):  # type: ignore[no-untyped-def, override]
+        # A typo is matched against the registry, so no command module is imported for it.
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
+            import difflib
+
+            matches = difflib.get_close_matches(name, list(COMMANDS))
+            suggestion = f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""
+            ctx.fail(f"No such command {name!r}.{suggestion}")
+        return super().resolve_command(ctx, args)
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        if not ctx.resilient_parsing:  # completion sees the words as typed
+            args = _hoist_global_options(self, ctx, args)
+        return super().parse_args(ctx, args)
+
+
+def _hoist_global_options(group: LazyGroup, ctx: typer.Context, args: list[str]) -> list[str]:
+    """``args`` with the GLOBAL_ANYWHERE options found after the command moved before it.
+
+    Option values stay with their options (``--until --base-url`` keeps ``--base-url`` as the
+    value of --until), everything after ``--`` stays put, and an option that the command itself
+    defines is left to the command.
+    """
+    takes_value = {o: not p.is_flag for p in group.params for o in p.opts if o in GLOBAL_ANYWHERE}
+    at = 0
+    while at < len(args) and args[at].startswith("-"):
+        if args[at] == "--":
+            return args
+        at += 2 if takes_value.get(args[at]) else 1
+    if at >= len(args) or args[at] not in COMMANDS:
+        return args
+    cmd = group.get_command(ctx, args[at])
+    moved: list[str] = []
+    kept: list[str] = []
+    rest = args[at + 1:]
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        name, has_value, _ = word.partition("=")
+        own = _option_arity(cmd)
+        if word == "--":
+            kept.extend(rest[i:])
+            break
+        if name in takes_value and name not in own:
+            if takes_value[name] and not has_value:
+                if i + 1 == len(rest):  # no value: leave it for the command's parser to report
+                    kept.append(word)
+                    break
+                moved += rest[i:i + 2]
+                i += 2
+                continue
+            moved.append(word)
+        elif own.get(name) and not has_value:  # the command's own option and its value
+            kept += rest[i:i + 2]
+            i += 2
+            continue
+        else:
+            kept.append(word)
+            sub = cmd.get_command(ctx, word) if isinstance(cmd, TyperGroup) and not word.startswith("-") else None
+            if sub is not None:
+                cmd = sub  # `config get ...`: from here on, the subcommand's options count
+        i += 1
+    return [*args[:at], *moved, args[at], *kept]
+
+
+def _option_arity(cmd) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+    """Each option name of ``cmd`` -> whether it takes a value."""
+    return {o: not (p.is_flag or p.count) for p in cmd.params if p.param_type_name == "option"
+            for o in (*p.opts, *p.secondary_opts)}
 
 
 def _load(name: str):  # type: ignore[no-untyped-def]

@@ -13,7 +13,6 @@ from browseract_cli.sanitize import clean
 from browseract_cli.watcher import Tracked
 
 
-
 def iso(wall: float) -> str:
     """UTC ISO 8601 with milliseconds and a Z."""
     stamp = datetime.fromtimestamp(wall, UTC)

@@ -183,3 +183,71 @@ def test_interrupted_demo_offers_no_resume(cli, clock, monkeypatch) -> None:
     run = cli("demo", clock=clock, expect=130)
     assert "demo stopped; its simulator is gone, so there is nothing to resume." in run.stderr
     assert "Resume with" not in run.stderr and "keeps running" not in run.stderr
+
+
+# --------------------------------------------------------------------------- typos (5)
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("stauts", "status"), ("wacth", "watch"), ("confg", "config"),
+                                             ("simulat", "simulate"), ("dmeo", "demo")])
+def test_a_mistyped_command_gets_a_suggestion(cli, typo: str, meant: str) -> None:
+    run = cli(typo, "x", expect=2)
+    assert f"No such command '{typo}'" in run.stderr
+    assert f"Did you mean '{meant}'?" in run.stderr
+
+
+def test_a_typo_is_matched_without_importing_every_command() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom browseract_cli.cli import app\n"
+            "try:\n    app(['stauts', 'x'], prog_name='browseract')\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('browseract_cli.commands.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert "Did you mean 'status'?" in done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_nothing_close_gets_no_suggestion(cli) -> None:
+    run = cli("xyzzy", expect=2)
+    assert "No such command 'xyzzy'" in run.stderr and "Did you mean" not in run.stderr
+
+
+# --------------------------------------------------------------------------- global options anywhere (21)
+
+
+def test_global_options_after_the_command(cli, sim) -> None:
+    run = cli("status", "demo-forever", "--base-url", sim.url, "-q", expect=14, base_url="https://nowhere.invalid")
+    assert run.stdout == "created\n"
+    run = cli("status", "-v", "demo-forever", expect=14, base_url=sim.url)
+    assert "> GET http://127.0.0.1:" in run.stderr
+    run = cli("status", "--base-url=" + sim.url, "--no-color", "demo-forever", expect=14)
+    assert "TASK" in run.stdout and "\x1b" not in run.stdout
+
+
+def test_global_options_after_a_subcommand(cli, isolate_env: Path) -> None:
+    cfg = isolate_env / "config"
+    cfg.mkdir(mode=0o700)
+    (cfg / "config.toml").write_text('[profiles.staging]\nbase_url = "http://127.0.0.1:9"\n')
+    os.chmod(cfg / "config.toml", 0o600)
+    assert cli("config", "get", "base-url", "--profile", "staging").stdout == "http://127.0.0.1:9\n"
+    assert cli("config", "get", "--profile=staging", "base-url").stdout == "http://127.0.0.1:9\n"
+    run = cli("config", "show", "--json", "--base-url", "http://127.0.0.1:7", "--profile", "staging")
+    assert '"source": "flag"' in run.stdout and "http://127.0.0.1:7" in run.stdout
+
+
+def test_option_values_and_double_dash_are_left_alone(cli, sim, make_sim, clock) -> None:
+    # `-v` after `--` is a task ID; `--until` takes the next word as its value, whatever it is.
+    run = cli("status", "--json", "--", "-v", expect=66, base_url=sim.url)
+    assert '"task_id": "-v"' in run.stdout
+    run = cli("watch", "--until", "--base-url", "x", expect=2)
+    assert "--until '--base-url' is not a task state" in run.stderr
+    other = make_sim({"t": [{"status": "finished"}]}, clock=clock)
+    run = cli("watch", "-q", "t", "--interval", "1", "--base-url", other.url, expect=0,
+              base_url="https://nowhere.invalid", clock=clock)
+    assert run.stdout == "finished\n"
+
+
+def test_a_global_option_without_its_value_is_still_an_error(cli) -> None:
+    run = cli("status", "x", "--base-url", expect=2)
+    assert "--base-url" in run.stderr
