@@ -6,25 +6,33 @@ import sys
 from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
 
 from browseract_cli import __version__
-from browseract_cli.commands import Terminated, app_context, broken_pipe_exit, markup_mode
+from browseract_cli.commands import (
+    Command,
+    Group,
+    Terminated,
+    app_context,
+    broken_pipe_exit,
+    epilog,
+    help_width,
+    markup_mode,
+)
 from browseract_cli.exit_codes import MEANINGS
 
-EPILOG = (
-    "\b\nExit codes:\n"
-    + "\n".join(f"  {int(code):>3}  {text}" for code, text in MEANINGS.items())
-    + "\n\n\b\nEnvironment:\n"
-    "  BROWSERACT_API_KEY     API key (or store it: browseract config set-key)\n"
-    "  BROWSERACT_BASE_URL    API base URL (default https://api.browseract.com)\n"
-    "  BROWSERACT_PROFILE     config profile (default \"default\")\n"
-    "  BROWSERACT_CONFIG_DIR  directory of config.toml\n"
-    "  NO_COLOR               no colour or styling when set (non-empty)\n"
-    "\n\b\nExamples:\n"
-    "  browseract demo                      # try it offline, no key needed\n"
-    "  browseract status 16429034742537847\n"
-    "  browseract watch --timeout 30m $TASK_ID && echo done\n"
+EPILOG = epilog(
+    ("Exit codes:", *(f"  {int(code):>3}  {text}" for code, text in MEANINGS.items())),
+    ("Environment:",
+     "  BROWSERACT_API_KEY     API key (or store it: browseract config set-key)",
+     "  BROWSERACT_BASE_URL    API base URL (default https://api.browseract.com)",
+     "  BROWSERACT_PROFILE     config profile (default \"default\")",
+     "  BROWSERACT_CONFIG_DIR  directory of config.toml",
+     "  NO_COLOR               no colour or styling when set (non-empty)"),
+    "Global options may also follow the command: browseract status ID -v.",
+    ("Examples:",
+     "  browseract demo                      # try it offline, no key needed",
+     "  browseract status 16429034742537847",
+     "  browseract watch --timeout 30m $TASK_ID && echo done"),
 )
 
 
@@ -44,7 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 GLOBAL_ANYWHERE = ("--profile", "--base-url", "--no-color", "--verbose", "-v")
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(Group):
     """The root group: builds a command from its module on first use."""
 
     def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
@@ -54,6 +62,12 @@ class LazyGroup(TyperGroup):
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             self.commands[cmd_name] = _load(cmd_name)
         return self.commands.get(cmd_name)
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def, override]
+        # Help is wrapped to the terminal, narrower than click's floor of 50 columns included;
+        # subcommands inherit the width from this context.
+        extra.setdefault("terminal_width", help_width())
+        return super().make_context(info_name, args, parent, **extra)
 
     def resolve_command(self, ctx: typer.Context, args: list[str]):  # type: ignore[no-untyped-def, override]
         # A typo is matched against the registry, so no command module is imported for it.
@@ -114,7 +128,7 @@ def _hoist_global_options(group: LazyGroup, ctx: typer.Context, args: list[str])
             continue
         else:
             kept.append(word)
-            sub = cmd.get_command(ctx, word) if isinstance(cmd, TyperGroup) and not word.startswith("-") else None
+            sub = cmd.get_command(ctx, word) if isinstance(cmd, Group) and not word.startswith("-") else None
             if sub is not None:
                 cmd = sub  # `config get ...`: from here on, the subcommand's options count
         i += 1
@@ -136,8 +150,7 @@ def _load(name: str):  # type: ignore[no-untyped-def]
     if isinstance(target, typer.Typer):
         return typer.main.get_command(target)
     single = typer.Typer(rich_markup_mode=markup_mode(), add_completion=False)  # type: ignore[arg-type]
-    single.command(name=name, no_args_is_help=name in ("status", "watch"),
-                   epilog=getattr(module, "EPILOGS", {}).get(name))(target)
+    single.command(name=name, cls=Command, epilog=getattr(module, "EPILOGS", {}).get(name))(target)
     return typer.main.get_command(single)
 
 
@@ -166,7 +179,7 @@ def root(
     ctx: typer.Context,
     profile: Annotated[str | None, typer.Option(
         "--profile", metavar="NAME",
-        help="Config profile to use (env BROWSERACT_PROFILE; default \"default\").")] = None,
+        help="Config profile to use (env BROWSERACT_PROFILE; default: default).")] = None,
     base_url: Annotated[str | None, typer.Option(
         "--base-url", metavar="URL",
         help="API base URL (env BROWSERACT_BASE_URL; default https://api.browseract.com).")] = None,

@@ -5,25 +5,53 @@ from typing import Annotated
 
 import typer
 
-from browseract_cli.commands import app_context, markup_mode, run_and_exit
+from browseract_cli.commands import Command, Group, app_context, epilog, markup_mode, run_and_exit
 from browseract_cli.context import AppContext
 
 config_app = typer.Typer(
     name="config",
+    cls=Group,
     add_completion=False,
     rich_markup_mode=markup_mode(),  # type: ignore[arg-type]
     help="Store the API key and settings (TOML file, one table per profile).",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
-    epilog=(
-        "\b\nExamples:\n"
-        "  browseract config set-key                 # hidden prompt\n"
-        "  printf '%s' \"$KEY\" | browseract config set-key --stdin\n"
-        "  browseract config set base-url http://127.0.0.1:8765\n"
-        "  browseract --profile staging config show\n"
-        "  browseract config doctor"
-    ),
+    epilog=epilog((
+        "Examples:",
+        "  browseract config set-key                 # hidden prompt",
+        "  printf '%s' \"$KEY\" | browseract config set-key --stdin",
+        "  browseract config set base-url http://127.0.0.1:8765",
+        "  browseract --profile staging config show",
+        "  browseract config doctor",
+    )),
 )
+
+EXAMPLES = {
+    "set-key": ("  browseract config set-key                  # hidden prompt on a terminal",
+                "  printf '%s' \"$KEY\" | browseract config set-key --stdin",
+                "  browseract config set-key --verify         # ask the API before storing",
+                "  browseract --profile staging config set-key"),
+    "show": ("  browseract config show",
+             "  browseract config show --json | jq -r '.[\"base-url\"].value'",
+             "  browseract config show --profile staging"),
+    "get": ("  browseract config get base-url",
+            "  browseract config get api-key              # masked"),
+    "set": ("  browseract config set base-url https://api.browseract.com",
+            "  browseract config set base-url http://127.0.0.1:8765   # the simulator",
+            "  browseract --profile staging config set base-url URL"),
+    "unset": ("  browseract config unset base-url           # back to the default",
+              "  browseract config unset api-key"),
+    "path": ("  browseract config path",
+             "  chmod 600 \"$(browseract config path)\""),
+    "doctor": ("  browseract config doctor",
+               "  browseract config doctor --profile staging",
+               "  BROWSERACT_API_KEY=... browseract config doctor"),
+}
+
+
+def _command(name: str):  # type: ignore[no-untyped-def]
+    """Register a config subcommand with its examples and the project's usage line."""
+    return config_app.command(name, cls=Command, epilog=epilog(("Examples:", *EXAMPLES[name])))
 
 
 class Name(StrEnum):
@@ -34,9 +62,14 @@ class Name(StrEnum):
 FILE_KEY = {Name.api_key: "api_key", Name.base_url: "base_url"}
 
 NameArg = Annotated[Name, typer.Argument(metavar="NAME", help="api-key or base-url.", show_default=False)]
+# `config set` stores base-url only (the key goes through set-key), so its help offers only that;
+# `config set api-key ...` still gets the pointer to set-key rather than "invalid choice".
+SetNameArg = Annotated[str, typer.Argument(
+    metavar="NAME", help="The setting to store: base-url.", show_default=False,
+    autocompletion=lambda: ["base-url"])]
 
 
-@config_app.command("set-key")
+@_command("set-key")
 def config_set_key(
     ctx: typer.Context,
     stdin: Annotated[bool, typer.Option("--stdin", help="Read the key from stdin even on a terminal.")] = False,
@@ -83,7 +116,7 @@ def run_set_key(app_ctx: AppContext, *, force_stdin: bool, verify: bool) -> int:
     return 0
 
 
-@config_app.command("show")
+@_command("show")
 def config_show(
     ctx: typer.Context,
     json_: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
@@ -115,7 +148,7 @@ def run_show(app_ctx: AppContext, as_json: bool) -> int:
     return 0
 
 
-@config_app.command("get")
+@_command("get")
 def config_get(ctx: typer.Context, name: NameArg) -> None:
     """Print one effective setting (the key masked)."""
     app_ctx = app_context(ctx)
@@ -133,10 +166,10 @@ def config_get(ctx: typer.Context, name: NameArg) -> None:
     run_and_exit(app_ctx, go)
 
 
-@config_app.command("set")
+@_command("set")
 def config_set(
     ctx: typer.Context,
-    name: NameArg,
+    name: SetNameArg,
     value: Annotated[str, typer.Argument(metavar="VALUE", help="The new value.", show_default=False)],
 ) -> None:
     """Store a setting in the active profile (base-url; the key goes through set-key)."""
@@ -147,19 +180,22 @@ def config_set(
         from browseract_cli.errors import UsageError
         from browseract_cli.settings import check_base_url
 
-        if name is Name.api_key:
+        if name == Name.api_key:
             raise UsageError("the API key is not taken on the command line, where other users can see it",
                              hint="run `browseract config set-key` (hidden prompt, or the key on stdin)")
+        if name != Name.base_url:
+            raise UsageError(f"unknown setting {name[:40]!r}: config set stores base-url",
+                             hint="the API key is stored with `browseract config set-key`")
         url = check_base_url(value, "the command line")
         settings = app_ctx.settings(validate=False)
-        config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[name], url)
-        app_ctx.out.info(f"{name.value} = {url} stored in {settings.path} (profile {settings.profile.value!r})")
+        config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[Name.base_url], url)
+        app_ctx.out.info(f"base-url = {url} stored in {settings.path} (profile {settings.profile.value!r})")
         return 0
 
     run_and_exit(app_ctx, go)
 
 
-@config_app.command("unset")
+@_command("unset")
 def config_unset(ctx: typer.Context, name: NameArg) -> None:
     """Remove a setting from the active profile."""
     app_ctx = app_context(ctx)
@@ -181,9 +217,9 @@ def config_unset(ctx: typer.Context, name: NameArg) -> None:
     run_and_exit(app_ctx, go)
 
 
-@config_app.command("path")
+@_command("path")
 def config_path(ctx: typer.Context) -> None:
-    """Print the config file's path (whether or not it exists yet)."""
+    """Print the path of the config file (whether or not it exists yet)."""
     app_ctx = app_context(ctx)
 
     def go() -> int:
@@ -195,7 +231,7 @@ def config_path(ctx: typer.Context) -> None:
     run_and_exit(app_ctx, go)
 
 
-@config_app.command("doctor")
+@_command("doctor")
 def config_doctor(ctx: typer.Context) -> None:
     """Check the key, the config file, the base URL, and that the API accepts the key."""
     app_ctx = app_context(ctx)

@@ -5,29 +5,35 @@ from typing import Annotated
 
 import typer
 
-from browseract_cli.commands import app_context, run_and_exit
+from browseract_cli.commands import app_context, epilog, run_and_exit
 from browseract_cli.context import AppContext
 
-SIMULATE_EPILOG = (
-    "\b\nBuilt-in tasks: demo-finished, demo-failed, demo-canceled, demo-paused, demo-flaky,\n"
-    "demo-forever. Each starts its lifecycle at its first poll; other IDs answer 10112.\n"
-    "\n\b\nExamples:\n"
-    "  browseract simulate                        # then, in another terminal:\n"
-    "  export BROWSERACT_BASE_URL=http://127.0.0.1:8765 BROWSERACT_API_KEY=sim-key\n"
-    "  browseract status demo-finished\n"
-    "  browseract simulate --scenario tasks.toml --api-key sim-key"
+SIMULATE_EPILOG = epilog(
+    "Built-in tasks: demo-finished, demo-failed, demo-canceled, demo-paused, demo-flaky and "
+    "demo-forever. Each starts its lifecycle at its first poll; other IDs answer 10112.",
+    ("Examples:",
+     "  browseract simulate                  # then, in another terminal:",
+     "  export BROWSERACT_BASE_URL=http://127.0.0.1:8765",
+     "  export BROWSERACT_API_KEY=sim-key        # any key, unless --api-key",
+     "  browseract status demo-finished",
+     "  browseract simulate --scenario tasks.toml --port 0"),
 )
-DEMO_EPILOG = (
-    "Needs no API key and no network beyond loopback; takes about 10 seconds and exits 0\n"
-    "whatever the demo tasks do (Ctrl-C: 130)."
+DEMO_EPILOG = epilog(
+    "Needs no API key and no network beyond loopback; takes about 10 seconds and exits 0 whatever "
+    "the demo tasks do (Ctrl-C: 130).",
+    ("Examples:",
+     "  browseract demo",
+     "  browseract --no-color demo | less     # the same, as plain lines"),
 )
 EPILOGS = {"simulate": SIMULATE_EPILOG, "demo": DEMO_EPILOG}
 
 
 def simulate(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Loopback address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on (0 picks a free one).")] = 8765,
+    host: Annotated[str, typer.Option(
+        "--host", metavar="ADDRESS", help="Loopback address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(
+        "--port", metavar="PORT", help="Port to listen on, 0-65535 (0 picks a free one).")] = 8765,
     scenario: Annotated[Path | None, typer.Option(
         "--scenario", metavar="FILE", help="TOML or JSON file of scripted tasks.")] = None,
     api_key: Annotated[str | None, typer.Option(

@@ -4,18 +4,18 @@ from typing import Annotated, NamedTuple
 
 import typer
 
-from browseract_cli.commands import app_context, run_and_exit
+from browseract_cli.commands import app_context, epilog, run_and_exit
 from browseract_cli.context import AppContext
 
-EPILOG = (
-    "\b\nExamples:\n"
-    "  browseract status 16429034742537847\n"
-    "  browseract status -q $TASK_ID            # just the status word\n"
-    "  browseract status --json id1 id2         # one JSON object per line\n"
-    "  cat ids.txt | browseract status -        # IDs from stdin, one per line\n"
-    "  browseract status --exit-zero $TASK_ID   # exit 0 whenever the lookup worked\n"
-    "\n\b\nExit: 0 finished, 10 failed, 11 canceled, 12 paused, 13 unknown, 14 in progress;\n"
-    "several tasks: the most severe. `browseract --help` lists every code."
+EPILOG = epilog(
+    ("Examples:",
+     "  browseract status 16429034742537847",
+     "  browseract status -q $TASK_ID            # just the status word",
+     "  browseract status --json id1 id2         # one JSON object per line",
+     "  cat ids.txt | browseract status -        # IDs from stdin, one per line",
+     "  browseract status --exit-zero $TASK_ID   # exit 0 if every lookup worked"),
+    "Exit: 0 finished, 10 failed, 11 canceled, 12 paused, 13 unknown, 14 in progress; with several "
+    "tasks, the most severe. browseract --help lists every code.",
 )
 EPILOGS = {"status": EPILOG}
 
@@ -28,9 +28,9 @@ class StatusOptions(NamedTuple):
 
 def status(
     ctx: typer.Context,
-    task_ids: Annotated[list[str], typer.Argument(
-        metavar="TASK_ID...", help="Task IDs to look up; a single '-' reads them from stdin.",
-        show_default=False)],
+    task_ids: Annotated[list[str] | None, typer.Argument(
+        metavar="TASK_ID...", help="Task IDs to look up (one or more); a lone - reads them from stdin.",
+        show_default=False)] = None,
     json_: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one object per task.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the status word(s).")] = False,
     exit_zero: Annotated[bool, typer.Option(
@@ -43,6 +43,9 @@ def status(
         from browseract_cli.errors import UsageError
         from browseract_cli.options import collect_task_ids
 
+        if not task_ids:
+            raise UsageError("missing TASK_ID", hint="give one or more task IDs, or - to read them "
+                                                     "from stdin; see `browseract status --help`")
         if json_ and quiet:
             raise UsageError("--json and --quiet cannot be used together")
         stdin = app_ctx.input_stream() if "-" in task_ids else None

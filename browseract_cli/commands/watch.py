@@ -4,29 +4,31 @@ from typing import Annotated
 
 import typer
 
-from browseract_cli.commands import app_context, run_and_exit
+from browseract_cli.commands import app_context, epilog, run_and_exit
 from browseract_cli.context import AppContext
 
-EPILOG = (
-    "\b\nDURATION: seconds (90, 2.5) or with a unit (30s, 10m, 2h); 0 = no limit (--timeout,\n"
-    "--max-outage) or off (--heartbeat). Watching never cancels a task.\n"
-    "\n\b\nExamples:\n"
-    "  browseract watch $TASK_ID                           # live table on a terminal\n"
-    "  browseract watch --timeout 30m $TASK_ID || echo \"exit $?\"\n"
-    "  browseract watch --until paused $TASK_ID            # wait for the human-input step\n"
-    "  browseract watch --json id1 id2 | jq -c 'select(.event==\"result\")'\n"
-    "  browseract watch -q --fail-fast - < ids.txt\n"
-    "\n\b\nExit: 0 finished (or an --until state), 10 failed, 11 canceled, 124 timeout,\n"
-    "66 not found after --not-found-grace, 77 key rejected, 69/75/76 outage longer than\n"
-    "--max-outage, 130 Ctrl-C, 143 SIGTERM; several tasks: the most severe."
+EPILOG = epilog(
+    "DURATION: seconds (90, 2.5) or numbers with units d, h, m, s, ms, largest first (30s, 10m, "
+    "1h30m, 1d); 0 = no limit (--timeout, --max-outage) or off (--heartbeat). Watching never "
+    "cancels a task.",
+    ("Examples:",
+     "  browseract watch $TASK_ID                  # live table on a terminal",
+     "  browseract watch --timeout 30m $TASK_ID || echo \"exit $?\"",
+     "  browseract watch --until paused $TASK_ID   # wait for the human-input step",
+     "  browseract watch --json id1 id2 | jq -c 'select(.event==\"result\")'",
+     "  browseract watch -q --fail-fast - < ids.txt"),
+    "Exit: 0 finished (or an --until state), 10 failed, 11 canceled, 124 timeout, 66 not found "
+    "after --not-found-grace, 77 key rejected, 69/75/76 outage longer than --max-outage, 130 "
+    "Ctrl-C, 143 SIGTERM; with several tasks, the most severe.",
 )
 EPILOGS = {"watch": EPILOG}
 
 
 def watch(
     ctx: typer.Context,
-    task_ids: Annotated[list[str], typer.Argument(
-        metavar="TASK_ID...", help="Task IDs to watch; a single '-' reads them from stdin.", show_default=False)],
+    task_ids: Annotated[list[str] | None, typer.Argument(
+        metavar="TASK_ID...", help="Task IDs to watch (one or more); a lone - reads them from stdin.",
+        show_default=False)] = None,
     interval: Annotated[str, typer.Option(
         "--interval", metavar="SECONDS", help="Time between polls of one task (fractions allowed).")] = "5",
     timeout: Annotated[str, typer.Option(
@@ -36,13 +38,13 @@ def watch(
         show_default=False)] = None,
     not_found_grace: Annotated[str, typer.Option(
         "--not-found-grace", metavar="DURATION",
-        help="Treat 'task does not exist' as 'not created yet' this long.")] = "10s",
+        help="Treat a task that does not exist as not created yet, for this long.")] = "10s",
     max_outage: Annotated[str, typer.Option(
         "--max-outage", metavar="DURATION",
         help="Give up when polls have failed for this long; 0 = never.")] = "5m",
     heartbeat: Annotated[str, typer.Option(
         "--heartbeat", metavar="DURATION",
-        help="Off a terminal, a 'still watching' line this often; 0 = off.")] = "60s",
+        help="Off a terminal, print a still-watching line this often; 0 = off.")] = "60s",
     fail_fast: Annotated[bool, typer.Option(
         "--fail-fast", help="Stop watching all tasks as soon as one ends with a non-zero code.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="JSON Lines events on stdout.")] = False,
@@ -57,6 +59,9 @@ def watch(
         from browseract_cli.options import collect_task_ids, parse_duration
         from browseract_cli.watcher import WatchOptions
 
+        if not task_ids:
+            raise UsageError("missing TASK_ID", hint="give one or more task IDs, or - to read them "
+                                                     "from stdin; see `browseract watch --help`")
         if json_ and quiet:
             raise UsageError("--json and --quiet cannot be used together")
         # --until takes a comma list as well as repeats: --until paused,finished
