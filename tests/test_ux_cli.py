@@ -251,3 +251,25 @@ def test_option_values_and_double_dash_are_left_alone(cli, sim, make_sim, clock)
 def test_a_global_option_without_its_value_is_still_an_error(cli) -> None:
     run = cli("status", "x", "--base-url", expect=2)
     assert "--base-url" in run.stderr
+
+
+# --------------------------------------------------------------------------- README completions (29)
+
+
+def test_readme_completion_steps_work_in_a_fresh_home(tmp_path: Path) -> None:
+    import re
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Shell completions", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```sh\n(.*?)```", section, re.S)
+    home = tmp_path / "fresh-home"
+    home.mkdir()
+    done = subprocess.run(["bash", "-euc", block], cwd=root, env={"HOME": str(home), "PATH": os.environ["PATH"]},
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    for installed in (".local/share/bash-completion/completions/browseract", ".zfunc/_browseract",
+                      ".config/fish/completions/browseract.fish"):
+        assert (home / installed).is_file(), installed
+    assert "fpath=(~/.zfunc $fpath)" in section and "compinit" in section
