@@ -273,3 +273,86 @@ def test_readme_completion_steps_work_in_a_fresh_home(tmp_path: Path) -> None:
                       ".config/fish/completions/browseract.fish"):
         assert (home / installed).is_file(), installed
     assert "fpath=(~/.zfunc $fpath)" in section and "compinit" in section
+
+
+# --------------------------------------------------------------------------- simulate's hints (10)
+
+
+def _lines_until(proc, marker: str, timeout: float = 10.0) -> list[str]:  # type: ignore[no-untyped-def]
+    import select
+    import time
+
+    fd = proc.stdout.fileno()
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while marker.encode() not in buf:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {marker!r} within {timeout}s: {buf!r}"
+        if select.select([fd], [], [], left)[0]:
+            chunk = os.read(fd, 4096)
+            assert chunk, f"output ended early: {buf!r}"
+            buf += chunk
+    return buf.decode().splitlines()
+
+
+@pytest.mark.parametrize("with_key", [True, False])
+def test_simulate_prints_lines_that_paste_as_is(tmp_path: Path, with_key: bool) -> None:
+    import subprocess
+    import sys
+
+    key = "my-chosen-sim-key-0123"
+    bin_dir = Path(sys.executable).parent
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path), "LANG": "C.UTF-8",
+           "BROWSERACT_CONFIG_DIR": str(tmp_path / "cfg")}
+    args = [sys.executable, "-m", "browseract_cli", "simulate", "--port", "0"]
+    proc = subprocess.Popen(args + (["--api-key", key] if with_key else []), env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        lines = _lines_until(proc, "Press Ctrl-C")
+        assert not any(key in line for line in lines)  # the key is never echoed
+        start = next(i for i, line in enumerate(lines) if line.startswith("Try"))
+        block = [line for line in lines[start + 1:] if line.startswith("  ")]
+        script = "\n".join(block)
+        if with_key:  # the key is read last, so that no later pasted line is taken for it
+            assert block[-1].lstrip().startswith("read -rs BROWSERACT_API_KEY")
+            assert "then: browseract status demo-finished" in lines
+            script += "\nbrowseract status demo-finished"
+        done = subprocess.run(["bash", "-c", script], input=key + "\n", env=env, capture_output=True,
+                              text=True, timeout=30)
+        assert done.returncode == 14, done.stdout + done.stderr  # demo-finished starts as created
+        assert "created" in done.stdout
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+# --------------------------------------------------------------------------- status - on a terminal (20)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pty")
+@pytest.mark.parametrize("command", ["status", "watch"])
+def test_dash_on_a_terminal_says_it_reads_task_ids(sim, canary: str, tmp_path: Path, command: str) -> None:
+    import sys
+
+    import pexpect
+
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "LANG": "C.UTF-8",
+           "TERM": "dumb", "BROWSERACT_BASE_URL": sim.url, "BROWSERACT_API_KEY": canary,
+           "BROWSERACT_CONFIG_DIR": str(tmp_path / "cfg")}
+    extra = ["--until", "created"] if command == "watch" else []
+    child = pexpect.spawn(sys.executable, ["-m", "browseract_cli", command, *extra, "-"], env=env,
+                          dimensions=(24, 80), timeout=10)
+    child.expect("reading task IDs from stdin, one per line; end with Ctrl-D")
+    child.sendline("demo-forever")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == (14 if command == "status" else 0)
+    assert b"demo-forever" in child.before and canary.encode() not in child.before
+
+
+def test_dash_from_a_pipe_says_nothing_extra(cli, sim) -> None:
+    run = cli("status", "-q", "-", input="demo-forever\n", expect=14, base_url=sim.url)
+    assert run.stderr == ""

@@ -152,6 +152,17 @@ def run_and_exit(app_ctx: AppContext, fn: Callable[[], int]) -> NoReturn:
     raise typer.Exit(code)
 
 
+def note_reading_ids(app_ctx: AppContext, stdin: object) -> None:
+    """`status -` / `watch -` typed at a terminal would wait silently: say what it waits for."""
+    try:
+        interactive = bool(stdin.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        interactive = False
+    if interactive:
+        end = "Ctrl-Z then Enter" if os.name == "nt" else "Ctrl-D"
+        app_ctx.out.info(f"reading task IDs from stdin, one per line; end with {end}")
+
+
 def broken_pipe_exit() -> int:
     """stdout was closed early: point it at devnull so interpreter shutdown stays silent."""
     try:

@@ -69,8 +69,15 @@ def simulate(
         out = app_ctx.out
         out.line(f"BrowserAct simulator listening on {server.url}")
         out.info("Try, in another terminal:")
-        out.info(f"  export BROWSERACT_BASE_URL={server.url} BROWSERACT_API_KEY={api_key and '<your --api-key>' or 'sim-key'}")
-        out.info("  browseract status demo-finished")
+        if api_key:
+            # Lines that paste as they are, without the key in the scrollback: the shell reads it
+            # unechoed. `read` comes last, so it cannot take a later pasted line for the key.
+            out.info(f"  export BROWSERACT_BASE_URL={server.url}")
+            out.info("  read -rs BROWSERACT_API_KEY && export BROWSERACT_API_KEY   # type your --api-key")
+            out.info("then: browseract status demo-finished")
+        else:
+            out.info(f"  export BROWSERACT_BASE_URL={server.url} BROWSERACT_API_KEY=sim-key")
+            out.info("  browseract status demo-finished")
         out.info("Press Ctrl-C to stop.")
         server.serve_forever_foreground()
         out.info("simulator stopped")

@@ -4,7 +4,7 @@ from typing import Annotated, NamedTuple
 
 import typer
 
-from browseract_cli.commands import app_context, epilog, run_and_exit
+from browseract_cli.commands import app_context, epilog, note_reading_ids, run_and_exit
 from browseract_cli.context import AppContext
 
 EPILOG = epilog(
@@ -49,6 +49,8 @@ def status(
         if json_ and quiet:
             raise UsageError("--json and --quiet cannot be used together")
         stdin = app_ctx.input_stream() if "-" in task_ids else None
+        if stdin is not None:
+            note_reading_ids(app_ctx, stdin)
         opts = StatusOptions(collect_task_ids(task_ids, stdin), "json" if json_ else "quiet" if quiet else "human",
                              exit_zero)
         return run_status(opts, app_ctx)

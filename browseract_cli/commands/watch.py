@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from browseract_cli.commands import app_context, epilog, run_and_exit
+from browseract_cli.commands import app_context, epilog, note_reading_ids, run_and_exit
 from browseract_cli.context import AppContext
 
 EPILOG = epilog(
@@ -76,6 +76,8 @@ def watch(
         if step <= 0:
             raise UsageError("--interval must be a positive number of seconds")
         stdin = app_ctx.input_stream() if "-" in task_ids else None
+        if stdin is not None:
+            note_reading_ids(app_ctx, stdin)
         opts = WatchOptions(
             task_ids=collect_task_ids(task_ids, stdin), interval=step,
             timeout=parse_duration(timeout, "--timeout"), until=states,
