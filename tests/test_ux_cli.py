@@ -356,3 +356,48 @@ def test_dash_on_a_terminal_says_it_reads_task_ids(sim, canary: str, tmp_path: P
 def test_dash_from_a_pipe_says_nothing_extra(cli, sim) -> None:
     run = cli("status", "-q", "-", input="demo-forever\n", expect=14, base_url=sim.url)
     assert run.stderr == ""
+
+
+# --------------------------------------------------------------------------- hints (11)
+
+
+def hint_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if "hint:" in line]
+
+
+def test_doctor_with_a_rejected_env_key_hints_at_the_variable(cli, sim) -> None:
+    run = cli("config", "doctor", expect=77, base_url=sim.url, env={"BROWSERACT_API_KEY": "ba_rejected_0123456789"})
+    [hint] = hint_lines(run.stdout + run.stderr)
+    assert "config doctor" not in hint
+    assert "the key from env BROWSERACT_API_KEY was rejected" in hint and "set-key" in hint
+
+
+def test_doctor_with_a_rejected_file_key_hints_at_set_key(cli, sim, isolate_env: Path, monkeypatch) -> None:
+    monkeypatch.delenv("BROWSERACT_API_KEY")
+    cfg = isolate_env / "config"
+    cfg.mkdir(mode=0o700)
+    (cfg / "config.toml").write_text('[profiles.default]\napi_key = "ba_file_wrong_0123456"\n')
+    os.chmod(cfg / "config.toml", 0o600)
+    run = cli("config", "doctor", expect=77, base_url=sim.url)
+    [hint] = hint_lines(run.stdout + run.stderr)
+    assert "config doctor" not in hint and "browseract config set-key" in hint
+    assert str(cfg / "config.toml") in hint
+
+
+def test_doctor_unreachable_hint_does_not_point_back_at_doctor(cli) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = cli("config", "doctor", expect=69, base_url=f"http://127.0.0.1:{port}")
+    [hint] = hint_lines(run.stdout + run.stderr)
+    assert "config doctor" not in hint and "base URL" in hint
+
+
+def test_set_key_verify_with_a_rejected_key_hints_at_copying_it_again(cli, sim, isolate_env: Path) -> None:
+    run = cli("config", "set-key", "--verify", input="ba_typo_key_0123456789\n", expect=77, base_url=sim.url)
+    [hint] = hint_lines(run.stderr)
+    assert "config doctor" not in hint and "set-key" not in hint
+    assert "copy" in hint
+    assert not (isolate_env / "config" / "config.toml").exists()

@@ -282,12 +282,43 @@ def run_doctor(app_ctx: AppContext) -> int:
     except ConfigError as err:
         report(False, err.msg, ExitCode.CONFIG)
     if key and url:
-        codes.append(_live_check(app_ctx, url, key, report))
+        codes.append(_live_check(app_ctx, url, key, report, hints=_doctor_hints(settings)))
     return worst(codes)
 
 
-def _live_check(app_ctx: AppContext, url: str, key: str, report=None) -> int:  # type: ignore[no-untyped-def]
-    """Ask about a task that cannot exist: 10112 means the key was accepted, 401 rejected."""
+# Hints for what the live check finds, right for the command that shows them: never "run
+# `browseract config doctor`" from doctor itself, nor "store it with set-key" from set-key.
+_SET_KEY_HINTS = {
+    "auth": "copy the key again from the BrowserAct dashboard (Integrations > API keys); "
+            "a cut-off or old key is the usual cause",
+}
+
+
+def _doctor_hints(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    key, url = settings.api_key, settings.base_url
+    if key.source == "env":
+        fix_key = (f"set {key.detail} to a valid key, or unset it and store one with "
+                   "`browseract config set-key`")
+    else:
+        fix_key = "store a valid key with `browseract config set-key`"
+    url_from = f"from {url.origin}" if url.source != "default" else "the default"
+    return {
+        "auth": f"the key from {key.origin} was rejected; {fix_key}",
+        "network": f"check your network, proxy settings and the base URL ({url_from})",
+        "bad_request": f"the base URL ({url_from}) may not point at the BrowserAct API: check it, "
+                       "or set another with --base-url, BROWSERACT_BASE_URL or `config set base-url`",
+    }
+
+
+def _live_check(app_ctx: AppContext, url: str, key: str, report=None, *,  # type: ignore[no-untyped-def]
+                hints: dict[str, str] | None = None) -> int:
+    """Ask about a task that cannot exist: 10112 means the key was accepted, 401 rejected.
+
+    ``hints`` replaces the generic hint by error kind; without ``report`` (set-key --verify) the
+    set-key hints apply.
+    """
+    if hints is None:
+        hints = _SET_KEY_HINTS if report is None else {}
     import secrets
 
     from browseract_cli.api import ApiClient
@@ -311,8 +342,9 @@ def _live_check(app_ctx: AppContext, url: str, key: str, report=None) -> int:  #
                 say(True, "the API accepted the key (asked about a task that cannot exist: code 10112)")
                 return 0
             say(False, error_text(err), int(err.exit_code))
-            if err.hint:
-                say(None, f"hint: {err.hint}")
+            hint = hints.get(err.kind, err.hint)
+            if hint:
+                say(None, f"hint: {hint}")
             return int(err.exit_code)
     say(True, "the API accepted the key")
     return 0
