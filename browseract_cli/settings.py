@@ -237,6 +237,20 @@ class Settings(NamedTuple):
     api_key: Setting
     base_url: Setting
     path: Path
+    profiles: tuple[str, ...] = ()  # the profiles the config file has
+
+    def unknown_profile(self) -> str | None:
+        """A note when --profile / BROWSERACT_PROFILE names a profile the config file lacks.
+
+        None when the profile exists, was not asked for, or the file has no profiles at all (a
+        setup from environment variables only). Usually a typo: `--profile defualt`.
+        """
+        name = self.profile.value or DEFAULT_PROFILE
+        if self.profile.source not in ("flag", "env") or not self.profiles or name in self.profiles:
+            return None
+        there = ", ".join(clean(p, 80) for p in self.profiles)
+        return (f"profile {clean(name, 80)!r} (from {self.profile.origin}) is not in "
+                f"{clean(str(self.path), SHOW_MAX)}, which has: {there}")
 
     def key_or_raise(self) -> str:
         """The API key, checked; ConfigError (exit 78) when there is none or it is malformed."""
@@ -311,4 +325,5 @@ def resolve(
         src = f"config file {where}" if base_url.source == "file" else base_url.detail or "default"
         base_url = Setting(check_base_url(base_url.value, src), base_url.source, base_url.detail)
 
-    return Settings(profile=profile, api_key=api_key, base_url=base_url, path=path)
+    profiles = tuple(str(p) for p in doc.get("profiles", {}))
+    return Settings(profile=profile, api_key=api_key, base_url=base_url, path=path, profiles=profiles)

@@ -401,3 +401,72 @@ def test_set_key_verify_with_a_rejected_key_hints_at_copying_it_again(cli, sim, 
     assert "config doctor" not in hint and "set-key" not in hint
     assert "copy" in hint
     assert not (isolate_env / "config" / "config.toml").exists()
+
+
+# --------------------------------------------------------------------------- unknown profile (13)
+
+
+@pytest.fixture
+def two_profiles(isolate_env: Path, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("BROWSERACT_API_KEY")
+    cfg = isolate_env / "config"
+    cfg.mkdir(mode=0o700)
+    path = cfg / "config.toml"
+    path.write_text('[profiles.default]\napi_key = "ba_file_key_0123456789"\n\n'
+                    '[profiles.staging]\nbase_url = "http://127.0.0.1:9"\n')
+    os.chmod(path, 0o600)
+    return path
+
+
+def profile_note(text: str) -> list[str]:
+    return [line for line in text.splitlines() if "profile 'defualt'" in line and "is not in" in line]
+
+
+@pytest.mark.parametrize("how", ["flag", "env", "flag after the command"])
+@pytest.mark.parametrize("command", [("status", "t"), ("watch", "t"), ("config", "show"), ("config", "get", "base-url"),
+                                     ("config", "doctor")])
+def test_an_unknown_profile_is_named_with_the_ones_that_exist(cli, two_profiles: Path, no_network, how: str,
+                                                               command: tuple[str, ...]) -> None:
+    if how == "flag":
+        args, env = ["--profile", "defualt", *command], {}
+    elif how == "env":
+        args, env = list(command), {"BROWSERACT_PROFILE": "defualt"}
+    else:
+        args, env = [*command, "--profile", "defualt"], {}
+    run = cli(*args, expect=None, env=env)
+    [note] = profile_note(run.stdout + run.stderr)
+    assert str(two_profiles) in note and "default, staging" in note
+    assert no_network == []
+
+
+def test_a_known_profile_or_no_file_gets_no_note(cli, two_profiles: Path) -> None:
+    run = cli("--profile", "staging", "config", "show")
+    assert "is not in" not in run.stdout + run.stderr
+    two_profiles.unlink()
+    run = cli("--profile", "defualt", "config", "show")
+    assert "is not in" not in run.stdout + run.stderr
+
+
+# --------------------------------------------------------------------------- config show (25)
+
+
+def test_config_show_lines_up_and_does_not_nest_brackets(cli, isolate_env: Path, monkeypatch) -> None:
+    monkeypatch.delenv("BROWSERACT_API_KEY")
+    cfg = isolate_env / "config"
+    cfg.mkdir(mode=0o700)
+    (cfg / "config.toml").write_text('[profiles.default]\napi_key = "ba_file_key_0123456789"\n')
+    os.chmod(cfg / "config.toml", 0o600)
+    run = cli("config", "show", env={"BROWSERACT_BASE_URL": "http://127.0.0.1:8765"})
+    lines = run.stdout.splitlines()
+    rows = {line.split()[0]: line for line in lines}
+    assert {"SETTING", "profile", "api-key", "base-url", "file"} <= set(rows)
+    starts = {name: rows[name].rindex(word) for name, word in [
+        ("SETTING", "FROM"), ("profile", "default"), ("api-key", "file ["), ("base-url", "env")]}
+    assert len(set(starts.values())) == 1, run.stdout  # the FROM column lines up
+    values = {name: rows[name].index(word) for name, word in [
+        ("SETTING", "VALUE"), ("profile", "default"), ("api-key", "ba_f"), ("base-url", "http")]}
+    assert len(set(values.values())) == 1, run.stdout
+    assert "[profiles.default]" in rows["api-key"] and str(cfg / "config.toml") not in rows["api-key"]
+    assert str(cfg / "config.toml") in rows["file"]
+    assert all(line.count("[") <= 1 for line in lines), run.stdout
+    assert "env BROWSERACT_BASE_URL" in rows["base-url"]

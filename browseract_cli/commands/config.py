@@ -140,12 +140,24 @@ def run_show(app_ctx: AppContext, as_json: bool) -> int:
         doc["config_file"] = {"value": str(settings.path), "exists": settings.path.exists()}
         app_ctx.out.json_line(doc)
         return 0
+    rows = [("SETTING", "VALUE", "FROM")]
     for name, value, s in entries:
-        detail = f" ({clean(s.detail, 200)})" if s.detail else ""
-        app_ctx.out.line(f"{name:<9} {clean(value, 200) if value else '(not set)'}    [{s.source}{detail}]")
-    exists = "" if settings.path.exists() else "    [does not exist yet]"
-    app_ctx.out.line(f"{'file':<9} {settings.path}{exists}")
+        rows.append((name, clean(value, 200) if value else "(not set)", _shown_source(s, settings.profile)))
+    width = [max(len(row[i]) for row in rows) for i in range(2)]
+    for name, value, source in rows:
+        app_ctx.out.line(f"{name:<{width[0]}}  {value:<{width[1]}}  {source}")
+    exists = "" if settings.path.exists() else "  (does not exist yet)"
+    app_ctx.out.line(f"{'file':<{width[0]}}  {clean(str(settings.path), 1000)}{exists}")
     return 0
+
+
+def _shown_source(s, profile) -> str:  # type: ignore[no-untyped-def]
+    """Where a setting comes from, in a few words: the config file's path is on its own row."""
+    if s.source == "file":
+        return f"file [profiles.{profile.value or 'default'}]"
+    if s.source == "unset":
+        return "-"
+    return f"{s.source} {s.detail}".strip()
 
 
 @_command("get")
@@ -261,10 +273,13 @@ def run_doctor(app_ctx: AppContext) -> int:
     for warning in config_store.permission_warnings(path):
         report(None, warning)
     try:
-        settings = app_ctx.settings(validate=False)
+        settings = app_ctx.settings(validate=False, note_profile=False)
     except ConfigError as err:
         report(False, err.msg, ExitCode.CONFIG)
         return worst(codes)
+    unknown = settings.unknown_profile()
+    if unknown:
+        report(None, unknown)
     key_setting, url_setting = settings.api_key, settings.base_url
     key = url = None
     try:
