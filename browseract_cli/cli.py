@@ -6,25 +6,33 @@ import sys
 from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
 
 from browseract_cli import __version__
-from browseract_cli.commands import Terminated, app_context, broken_pipe_exit, markup_mode
+from browseract_cli.commands import (
+    Command,
+    Group,
+    Terminated,
+    app_context,
+    broken_pipe_exit,
+    epilog,
+    help_width,
+    markup_mode,
+)
 from browseract_cli.exit_codes import MEANINGS
 
-EPILOG = (
-    "\b\nExit codes:\n"
-    + "\n".join(f"  {int(code):>3}  {text}" for code, text in MEANINGS.items())
-    + "\n\n\b\nEnvironment:\n"
-    "  BROWSERACT_API_KEY     API key (or store it: browseract config set-key)\n"
-    "  BROWSERACT_BASE_URL    API base URL (default https://api.browseract.com)\n"
-    "  BROWSERACT_PROFILE     config profile (default \"default\")\n"
-    "  BROWSERACT_CONFIG_DIR  directory of config.toml\n"
-    "  NO_COLOR               no colour or styling when set (non-empty)\n"
-    "\n\b\nExamples:\n"
-    "  browseract demo                      # try it offline, no key needed\n"
-    "  browseract status 16429034742537847\n"
-    "  browseract watch --timeout 30m $TASK_ID && echo done\n"
+EPILOG = epilog(
+    ("Exit codes:", *(f"  {int(code):>3}  {text}" for code, text in MEANINGS.items())),
+    ("Environment:",
+     "  BROWSERACT_API_KEY     API key (or store it: browseract config set-key)",
+     "  BROWSERACT_BASE_URL    API base URL (default https://api.browseract.com)",
+     "  BROWSERACT_PROFILE     config profile (default \"default\")",
+     "  BROWSERACT_CONFIG_DIR  directory of config.toml",
+     "  NO_COLOR               no colour or styling when set (non-empty)"),
+    "Global options may also follow the command: browseract status ID -v.",
+    ("Examples:",
+     "  browseract demo                      # try it offline, no key needed",
+     "  browseract status 16429034742537847",
+     "  browseract watch --timeout 30m $TASK_ID && echo done"),
 )
 
 
@@ -39,7 +47,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class LazyGroup(TyperGroup):
+# Root options also accepted after the command (`status ID --base-url URL`, `status -v ID`), as
+# gh and kubectl users expect; the group moves them in front before parsing (see LazyGroup).
+GLOBAL_ANYWHERE = ("--profile", "--base-url", "--no-color", "--verbose", "-v")
+
+
+class LazyGroup(Group):
     """The root group: builds a command from its module on first use."""
 
     def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
@@ -49,6 +62,83 @@ class LazyGroup(TyperGroup):
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             self.commands[cmd_name] = _load(cmd_name)
         return self.commands.get(cmd_name)
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def, override]
+        # Help is wrapped to the terminal, narrower than click's floor of 50 columns included;
+        # subcommands inherit the width from this context.
+        extra.setdefault("terminal_width", help_width())
+        return super().make_context(info_name, args, parent, **extra)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]):  # type: ignore[no-untyped-def, override]
+        # A typo is matched against the registry, so no command module is imported for it.
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
+            import difflib
+
+            matches = difflib.get_close_matches(name, list(COMMANDS))
+            suggestion = f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""
+            ctx.fail(f"No such command {name!r}.{suggestion}")
+        return super().resolve_command(ctx, args)
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        if not ctx.resilient_parsing:  # completion sees the words as typed
+            args = _hoist_global_options(self, ctx, args)
+        return super().parse_args(ctx, args)
+
+
+def _hoist_global_options(group: LazyGroup, ctx: typer.Context, args: list[str]) -> list[str]:
+    """``args`` with the GLOBAL_ANYWHERE options found after the command moved before it.
+
+    Option values stay with their options (``--until --base-url`` keeps ``--base-url`` as the
+    value of --until), everything after ``--`` stays put, and an option that the command itself
+    defines is left to the command.
+    """
+    takes_value = {o: not p.is_flag for p in group.params for o in p.opts if o in GLOBAL_ANYWHERE}
+    at = 0
+    while at < len(args) and args[at].startswith("-"):
+        if args[at] == "--":
+            return args
+        at += 2 if takes_value.get(args[at]) else 1
+    if at >= len(args) or args[at] not in COMMANDS:
+        return args
+    cmd = group.get_command(ctx, args[at])
+    moved: list[str] = []
+    kept: list[str] = []
+    rest = args[at + 1:]
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        name, has_value, _ = word.partition("=")
+        own = _option_arity(cmd)
+        if word == "--":
+            kept.extend(rest[i:])
+            break
+        if name in takes_value and name not in own:
+            if takes_value[name] and not has_value:
+                if i + 1 == len(rest):  # no value: leave it for the command's parser to report
+                    kept.append(word)
+                    break
+                moved += rest[i:i + 2]
+                i += 2
+                continue
+            moved.append(word)
+        elif own.get(name) and not has_value:  # the command's own option and its value
+            kept += rest[i:i + 2]
+            i += 2
+            continue
+        else:
+            kept.append(word)
+            sub = cmd.get_command(ctx, word) if isinstance(cmd, Group) and not word.startswith("-") else None
+            if sub is not None:
+                cmd = sub  # `config get ...`: from here on, the subcommand's options count
+        i += 1
+    return [*args[:at], *moved, args[at], *kept]
+
+
+def _option_arity(cmd) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+    """Each option name of ``cmd`` -> whether it takes a value."""
+    return {o: not (p.is_flag or p.count) for p in cmd.params if p.param_type_name == "option"
+            for o in (*p.opts, *p.secondary_opts)}
 
 
 def _load(name: str):  # type: ignore[no-untyped-def]
@@ -60,8 +150,7 @@ def _load(name: str):  # type: ignore[no-untyped-def]
     if isinstance(target, typer.Typer):
         return typer.main.get_command(target)
     single = typer.Typer(rich_markup_mode=markup_mode(), add_completion=False)  # type: ignore[arg-type]
-    single.command(name=name, no_args_is_help=name in ("status", "watch"),
-                   epilog=getattr(module, "EPILOGS", {}).get(name))(target)
+    single.command(name=name, cls=Command, epilog=getattr(module, "EPILOGS", {}).get(name))(target)
     return typer.main.get_command(single)
 
 
@@ -90,7 +179,7 @@ def root(
     ctx: typer.Context,
     profile: Annotated[str | None, typer.Option(
         "--profile", metavar="NAME",
-        help="Config profile to use (env BROWSERACT_PROFILE; default \"default\").")] = None,
+        help="Config profile to use (env BROWSERACT_PROFILE; default: default).")] = None,
     base_url: Annotated[str | None, typer.Option(
         "--base-url", metavar="URL",
         help="API base URL (env BROWSERACT_BASE_URL; default https://api.browseract.com).")] = None,

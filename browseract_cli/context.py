@@ -41,6 +41,7 @@ class AppContext:
         self.clock, self.wall, self.sleep, self.uniform = clock, wall, sleep, uniform
         self._out = out  # built from the streams on first use when not given
         self._settings: Settings | None = None
+        self._profile_noted = False
 
     @property
     def out(self) -> Output:
@@ -59,17 +60,28 @@ class AppContext:
                 pass
         return stream
 
-    def settings(self, validate: bool = True) -> Settings:
-        """Effective settings (flag > env > file > default); ConfigError (78) when invalid."""
+    def settings(self, validate: bool = True, *, note_profile: bool = True) -> Settings:
+        """Effective settings (flag > env > file > default); ConfigError (78) when invalid.
+
+        A profile named by --profile or BROWSERACT_PROFILE that the config file lacks gets one
+        warning per command (``note_profile=False``: the caller reports it itself).
+        """
         from browseract_cli.settings import resolve
 
         if not validate:
-            return resolve(profile_flag=self.profile_flag, base_url_flag=self.base_url_flag,
-                           env=self.env, validate=False)
-        if self._settings is None:
-            self._settings = resolve(profile_flag=self.profile_flag, base_url_flag=self.base_url_flag,
-                                     env=self.env)
-        return self._settings
+            settings = resolve(profile_flag=self.profile_flag, base_url_flag=self.base_url_flag,
+                               env=self.env, validate=False)
+        else:
+            if self._settings is None:
+                self._settings = resolve(profile_flag=self.profile_flag,
+                                         base_url_flag=self.base_url_flag, env=self.env)
+            settings = self._settings
+        if note_profile and not self._profile_noted:
+            self._profile_noted = True
+            note = settings.unknown_profile()
+            if note:
+                self.out.warn(note)
+        return settings
 
     def make_client(self, pool_size: int = 4, **kwargs: Any) -> ApiClient:
         """A client for the effective base URL and key; raises ConfigError before any connection."""

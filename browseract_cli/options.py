@@ -7,17 +7,20 @@ already loaded by then; nothing here compiles a regex at import).
 import math
 import re
 from collections.abc import Iterable
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
 from browseract_cli.errors import UsageError
 from browseract_cli.sanitize import clean, has_control
 
+if TYPE_CHECKING:
+    from browseract_cli.context import AppContext
+
 # --------------------------------------------------------------------------- shared aliases
 
-TaskIds = Annotated[list[str], typer.Argument(
-    metavar="TASK_ID...", help="Task IDs; a single '-' reads them from stdin, one per line.",
+TaskIds = Annotated[list[str] | None, typer.Argument(
+    metavar="TASK_ID...", help="Task IDs (one or more); a lone - reads them from stdin, one per line.",
     show_default=False)]
 Json = Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one object per line.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the essential value(s), for pipes.")]
@@ -36,7 +39,11 @@ MaxOutage = Annotated[str, typer.Option(
     "--max-outage", metavar="DURATION", help="Give up when polls have failed for this long; 0 = never.")]
 
 MAX_TASK_ID = 256
-_UNIT = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_UNIT = {"": 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_UNIT_ORDER = ("d", "h", "m", "s", "ms")  # a compound lists its units in this order
+# One "<number><unit>" group; `ms` before `m` so that 500ms is not 500 minutes and an s.
+# Compiled on first use (re caches it): `status` never parses a duration.
+_DURATION_PART = r"(\d+(?:\.\d+)?|\.\d+)\s*(ms|[dhms]|)\s*"
 
 
 def check_task_id(task_id: str) -> str:
@@ -55,10 +62,28 @@ def check_task_id(task_id: str) -> str:
     return task_id
 
 
-def read_task_ids(args: Iterable[str], stdin: IO[str]) -> list[str]:
+def read_task_ids(app: "AppContext", args: list[str] | None, command: str) -> list[str]:
     """The task IDs of a command: arguments, with a lone ``-`` replaced by stdin's lines."""
-    args = list(args)
-    return collect_task_ids(args, stdin if "-" in args else None)
+    if not args:
+        raise UsageError("missing TASK_ID", hint="give one or more task IDs, or - to read them "
+                                                 f"from stdin; see `browseract {command} --help`")
+    stdin = app.input_stream() if "-" in args else None
+    if stdin is not None:
+        _note_reading(app, stdin)
+    return collect_task_ids(args, stdin)
+
+
+def _note_reading(app: "AppContext", stdin: IO[str]) -> None:
+    """`status -` typed at a terminal would wait silently: say what it waits for."""
+    try:
+        interactive = bool(stdin.isatty())
+    except (AttributeError, ValueError, OSError):
+        interactive = False
+    if interactive:
+        import os
+
+        end = "Ctrl-Z then Enter" if os.name == "nt" else "Ctrl-D"
+        app.out.info(f"reading task IDs from stdin, one per line; end with {end}")
 
 
 def collect_task_ids(args: Iterable[str], stdin_lines: Iterable[str] | None) -> list[str]:
@@ -84,12 +109,30 @@ def collect_task_ids(args: Iterable[str], stdin_lines: Iterable[str] | None) -> 
 
 
 def parse_duration(text: str, option: str) -> float:
-    """Seconds from ``90``, ``2.5``, ``30s``, ``10m``, ``2h``; a UsageError for anything else."""
-    match = re.match(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)?\s*$", text, re.IGNORECASE)
-    if not match:
-        raise UsageError(f"invalid duration for {option}: {text[:40]!r}",
-                         hint="use seconds (90, 2.5) or a unit: 30s, 10m, 2h")
-    value = float(match.group(1)) * _UNIT[(match.group(2) or "").lower() or None]
+    """Seconds from ``90``, ``2.5``, ``500ms``, ``30s``, ``10m``, ``2h``, ``1d`` or a compound of
+    units from largest to smallest (``1h30m``, ``2m30s``, ``1d2h``); a UsageError otherwise.
+
+    Units are case-insensitive, so ``M`` is minutes too (there is no month unit). A bare number is
+    seconds, but only on its own: ``1h30`` is refused as ambiguous, and so is a unit given twice
+    or out of order (``1m1m``, ``30m1h``), which is more likely a typo than a wish.
+    """
+    parts = re.findall(_DURATION_PART, text.strip(), re.IGNORECASE) if text.strip() else []
+    if not parts or re.sub(_DURATION_PART, "", text, flags=re.IGNORECASE).strip():
+        raise _bad_duration(text, option)
+    if len(parts) == 1 and not parts[0][1]:
+        value = float(parts[0][0])
+    else:
+        units = [unit.lower() for _, unit in parts]
+        ranks = [_UNIT_ORDER.index(u) if u in _UNIT_ORDER else -1 for u in units]
+        if -1 in ranks or ranks != sorted(set(ranks)):
+            raise _bad_duration(text, option)
+        value = sum(float(number) * _UNIT[unit] for number, unit in zip(
+            (n for n, _ in parts), units, strict=True))
     if not math.isfinite(value):
-        raise UsageError(f"invalid duration for {option}: {text[:40]!r}")
+        raise _bad_duration(text, option)
     return value
+
+
+def _bad_duration(text: str, option: str) -> UsageError:
+    return UsageError(f"invalid duration for {option}: {text[:40]!r}",
+                      hint="use seconds (90, 2.5) or units d, h, m, s, ms: 30s, 10m, 1h30m, 1d")

@@ -12,8 +12,6 @@ from browseract_cli.render import STATUS_STYLE, Output, error_json, error_text
 from browseract_cli.sanitize import clean
 from browseract_cli.watcher import Tracked
 
-RESUME_NOTE = "the task keeps running on the server (watching never cancels it)"
-
 
 def iso(wall: float) -> str:
     """UTC ISO 8601 with milliseconds and a Z."""
@@ -41,6 +39,7 @@ class BaseReporter:
     def __init__(self, out: Output, wall: Callable[[], float] = time.time) -> None:
         self.out = out
         self.wall = wall
+        self.resumable = True  # False for `demo`: its simulator is gone once it stops
 
     def status(self, t: Tracked, previous: str | None, elapsed: float) -> None: ...
     def retry(self, t: Tracked, err: ApiError, next_in: float) -> None: ...
@@ -52,12 +51,15 @@ class BaseReporter:
     def close(self, tasks: Sequence[Tracked], code: int, interrupted: bool) -> None:
         timed_out = [t for t in tasks if t.exit_code == 124]
         if timed_out and not interrupted:
-            self.out.info(f"--timeout expired before {len(timed_out)} task(s) ended; "
-                          "they keep running on the server (watching never cancels a task)")
-        if interrupted:
+            they = "it keeps" if len(timed_out) == 1 else "they keep"
+            self.out.info(f"--timeout expired before {_count(len(timed_out), 'task')} ended; "
+                          f"{they} running on the server (watching never cancels a task)")
+        if interrupted and self.resumable:
             # Only the tasks the interruption cut short still need watching.
             pending = [t for t in tasks if t.exit_code == code] or list(tasks)
-            self.out.info(f"watching stopped; {RESUME_NOTE}. Resume with: "
+            note = ("the task keeps running on the server (watching never cancels it)" if len(pending) == 1
+                    else "the tasks keep running on the server (watching never cancels them)")
+            self.out.info(f"watching stopped; {note}. Resume with: "
                           f"browseract watch {' '.join(_shell_quote(t.task_id) for t in pending)}")
 
 

@@ -27,7 +27,8 @@ from browseract_cli.config_store import (
 from browseract_cli.errors import ConfigError, UsageError
 from browseract_cli.sanitize import clean, mask_key
 
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+# Not "localhost.": a fully qualified name goes to DNS instead of /etc/hosts (issue 13 item 16).
+_LOOPBACK_NAMES = frozenset({"localhost"})
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")
 _KEY_HINT = (
     "the key is not shown; copy it again from BrowserAct and store it with "
@@ -87,7 +88,11 @@ def _split_netloc(netloc: str) -> tuple[str, str] | None:
 
 
 def is_loopback_host(host: str) -> bool:
-    """127.0.0.0/8, ``::1`` (bracketed or not) or ``localhost``: this machine only."""
+    """127.0.0.0/8, ``::1`` (bracketed or not) or ``localhost``: this machine only.
+
+    ``localhost.`` (trailing dot) is not: resolvers send a fully qualified name to DNS, whose
+    answer may be any address, so plain http and the proxy bypass would reach another machine.
+    """
     name = host.strip("[]").lower()
     if name in _LOOPBACK_NAMES:
         return True
@@ -124,6 +129,9 @@ def check_base_url(url: str, source: str) -> str:
         parts = urllib.parse.urlsplit(text)
     except ValueError:  # e.g. an unbalanced '[': newer Pythons also check the IPv6 literal
         raise refuse("has a malformed host") from None
+    if "://" not in text and not text.lower().startswith(("http:", "https:")):
+        # 127.0.0.1:8765 or localhost:8765 (which urlsplit reads as the scheme "localhost")
+        raise refuse("has no scheme (it must start with https://)", hint=_scheme_hint(text, source))
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http") or not text[len(scheme) :].startswith("://"):
         raise refuse("must start with https://")
@@ -154,6 +162,11 @@ def check_base_url(url: str, source: str) -> str:
             raise refuse("has an invalid port")
         port = str(int(port))
     if scheme == "http":
+        if host.rstrip(".") in _LOOPBACK_NAMES and host.endswith("."):
+            raise refuse(
+                "names localhost with a trailing dot, which is looked up in DNS, not /etc/hosts",
+                hint="use http://localhost or http://127.0.0.1 for this machine",
+            )
         if not is_loopback_host(host):
             raise refuse(
                 "uses http:// to a host that is not loopback",
@@ -161,6 +174,19 @@ def check_base_url(url: str, source: str) -> str:
             )
     netloc = f"{host}:{port}" if port else host
     return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _scheme_hint(text: str, source: str) -> str:
+    """For a URL typed without its scheme: the full URL it most likely means, if that is valid."""
+    text = text.strip().removeprefix("//")
+    split = _split_netloc(text.split("/", 1)[0])
+    loopback = split is not None and is_loopback_host(split[0])
+    guess = f"{'http' if loopback else 'https'}://{text}"
+    try:
+        check_base_url(guess, source)
+    except ConfigError:
+        return f"a base URL starts with https:// (or http:// to this machine), such as {DEFAULT_BASE_URL}"
+    return f"did you mean {_url_for_display(guess)}?"
 
 
 # --------------------------------------------------------------------------- resolution
@@ -211,6 +237,20 @@ class Settings(NamedTuple):
     api_key: Setting
     base_url: Setting
     path: Path
+    profiles: tuple[str, ...] = ()  # the profiles the config file has
+
+    def unknown_profile(self) -> str | None:
+        """A note when --profile / BROWSERACT_PROFILE names a profile the config file lacks.
+
+        None when the profile exists, was not asked for, or the file has no profiles at all (a
+        setup from environment variables only). Usually a typo: `--profile defualt`.
+        """
+        name = self.profile.value or DEFAULT_PROFILE
+        if self.profile.source not in ("flag", "env") or not self.profiles or name in self.profiles:
+            return None
+        there = ", ".join(clean(p, 80) for p in self.profiles)
+        return (f"profile {clean(name, 80)!r} (from {self.profile.origin}) is not in "
+                f"{clean(str(self.path), SHOW_MAX)}, which has: {there}")
 
     def key_or_raise(self) -> str:
         """The API key, checked; ConfigError (exit 78) when there is none or it is malformed."""
@@ -285,4 +325,5 @@ def resolve(
         src = f"config file {where}" if base_url.source == "file" else base_url.detail or "default"
         base_url = Setting(check_base_url(base_url.value, src), base_url.source, base_url.detail)
 
-    return Settings(profile=profile, api_key=api_key, base_url=base_url, path=path)
+    profiles = tuple(str(p) for p in doc.get("profiles", {}))
+    return Settings(profile=profile, api_key=api_key, base_url=base_url, path=path, profiles=profiles)

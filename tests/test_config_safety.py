@@ -49,6 +49,7 @@ def stored(cfg_dir: Path) -> dict:
 @pytest.mark.parametrize("command", [("config", "set-key"), ("config", "set", "base-url", "https://x.example.com"),
                                      ("config", "unset", "base-url")])
 def test_writing_into_a_directory_others_can_write_warns(cli, cfg_dir: Path, command) -> None:
+    cli("config", "set", "base-url", "https://y.example.com")  # so that unset has something to write
     os.chmod(cfg_dir, 0o777)  # noqa: S103 - the fault under test
     run = cli(*command, input=KEY + "\n")
     [warning] = [line for line in run.stderr.splitlines() if line.startswith("warning:") and "directory" in line]

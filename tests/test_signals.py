@@ -123,7 +123,7 @@ def test_signal_during_sleep_json(sim, env, sig, code):
     assert results["sleepy-a"]["status"] == "running" and results["sleepy-b"]["status"] == "created"
     assert {r["exit_code"] for r in results.values()} == {code}
     assert "Traceback" not in err
-    assert "keeps running on the server" in err
+    assert "the tasks keep running on the server" in err
     assert "browseract watch sleepy-a sleepy-b" in err  # how to resume
 
 
@@ -312,7 +312,7 @@ def test_live_table_then_interrupt(sim, env, how, code):
     assert took < STOP_WITHIN + 0.5  # pty teardown included
     assert _cursor_restored(out)
     text = out.decode(errors="replace")
-    assert "keeps running on the server" in text
+    assert "the tasks keep running on the server" in text
     assert "Traceback" not in text
 
 

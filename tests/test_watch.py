@@ -127,7 +127,7 @@ def test_timeout_124_and_task_not_canceled(cli, make_sim, clock):
     assert clock.now - START == pytest.approx(60.0)
     # Only status lookups were sent: nothing that could cancel the task.
     assert {(r.method, r.path) for r in sim.requests} == {("GET", STATUS_PATH)}
-    assert "keep running on the server" in run.stderr
+    assert "it keeps running on the server" in run.stderr
 
 
 def test_timeout_human_output(cli, make_sim, clock):

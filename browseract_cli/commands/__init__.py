@@ -4,6 +4,23 @@ A command is a function ``name(app: AppContext, **options) -> exit code`` decora
 ``@command``: the decorator gives it the app context and the one error -> exit-code mapping
 (``run_and_exit``), and shows Typer a ``ctx: typer.Context`` parameter in place of ``app``.
 Its options are ``Annotated`` parameters, many of them shared (options.py).
+
+Help text, and epilogs (the footer of ``--help``) in particular, follow one convention so that
+help reads well at any width, from 40 columns up, and never runs past 80 at 80:
+
+- Build an epilog with :func:`epilog`: each argument is a paragraph, shown in the given order
+  with a blank line between paragraphs.
+- A prose paragraph is a plain ``str`` on one line. Do not wrap it by hand: the help formatter
+  wraps it to the terminal (at most 78 columns), so it never breaks raggedly.
+- A block whose lines must stay as written (examples, tables) is a tuple of lines, the first
+  usually a title such as ``"Examples:"``. Its lines are never rewrapped, so each must be at most
+  ``EPILOG_LINE_MAX`` (76) characters: indented by the formatter, it fits 80 columns. Indent
+  example lines by two spaces and keep comments short.
+- Every command has an ``Examples:`` block whose lines start with ``browseract <command>``.
+- Docstrings and option help are prose too: one sentence, no hand wrapping, no quote marks
+  (zsh completion drops them; say is not, not isn't).
+
+tests/test_help_layout.py checks every command of the app against this at 80 and 40 columns.
 """
 
 from __future__ import annotations
@@ -11,10 +28,11 @@ from __future__ import annotations
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from browseract_cli.context import AppContext
 from browseract_cli.errors import BrowseractError
@@ -29,11 +47,82 @@ def long_running() -> None:
     gc.enable()
 
 
-def markup_mode() -> str | None:
-    """Help is styled by rich only on a terminal; off a terminal rich is never imported."""
-    from browseract_cli.render import styling_wanted
+EPILOG_LINE_MAX = 76
 
-    return "rich" if styling_wanted(sys.stdout, no_color="--no-color" in sys.argv) else None
+
+def epilog(*paragraphs: str | Sequence[str]) -> str:
+    """An epilog from prose paragraphs (``str``) and no-wrap blocks (tuples of lines)."""
+    parts = []
+    for paragraph in paragraphs:
+        if isinstance(paragraph, str):
+            parts.append(paragraph)
+        else:
+            parts.append("\b\n" + "\n".join(paragraph))  # click's marker for "do not rewrap"
+    return "\n\n".join(parts)
+
+
+def markup_mode() -> str | None:
+    """Help is plain text, on a terminal too, formatted by the help formatter (not rich).
+
+    rich's help panels cut option names below about 60 columns (``--inter…``), show type
+    placeholders (``<str>``) and keep an epilog's line breaks, so they break raggedly; the plain
+    formatter wraps descriptions, never cuts a name, and is what a pipe shows anyway. It also
+    keeps ``--help`` from importing rich at all.
+    """
+    return None
+
+
+def help_width() -> int:
+    """The width help is wrapped to: the terminal's (COLUMNS first), at most 78 (80 minus a margin)."""
+    import shutil
+
+    return max(20, min(shutil.get_terminal_size().columns, 80) - 2)
+
+
+class _HelpFormatter(typer.Context.formatter_class):  # type: ignore[misc, name-defined]
+    """On a narrow terminal, each option's description goes under its name, at nearly the full
+    width, instead of a column a few characters wide beside it. Names are never cut either way."""
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:  # type: ignore[no-untyped-def]
+        rows = list(rows)
+        first_col = min(max((len(first) for first, _ in rows), default=0), col_max) + col_spacing
+        if self.width - first_col - 2 >= 24:
+            super().write_dl(rows, col_max, col_spacing)
+            return
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}\n")
+            if second:
+                self.indent()
+                self.indent()
+                self.write_text(second)
+                self.dedent()
+                self.dedent()
+
+
+class HelpContext(typer.Context):
+    formatter_class = _HelpFormatter
+
+
+class Group(TyperGroup):
+    """A command group with the project's help layout (see _HelpFormatter)."""
+
+    context_class = HelpContext
+
+
+class Command(TyperCommand):
+    """A command whose usage line names its arguments as written: ``status [OPTIONS] TASK_ID...``
+    (typer would print ``{TASK_ID...}``). An optional argument says so in its own metavar."""
+
+    context_class = HelpContext
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                pieces.append(param.make_metavar(ctx))  # type: ignore[call-arg]
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
 
 
 class Terminated(BaseException):

@@ -6,25 +6,53 @@ from typing import Annotated
 
 import typer
 
-from browseract_cli.commands import app_context, markup_mode, run_and_exit
+from browseract_cli.commands import Command, Group, app_context, epilog, markup_mode, run_and_exit
 from browseract_cli.context import AppContext
 
 config_app = typer.Typer(
     name="config",
+    cls=Group,
     add_completion=False,
     rich_markup_mode=markup_mode(),  # type: ignore[arg-type]
     help="Store the API key and settings (TOML file, one table per profile).",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
-    epilog=(
-        "\b\nExamples:\n"
-        "  browseract config set-key                 # hidden prompt\n"
-        "  printf '%s' \"$KEY\" | browseract config set-key --stdin\n"
-        "  browseract config set base-url http://127.0.0.1:8765\n"
-        "  browseract --profile staging config show\n"
-        "  browseract config doctor"
-    ),
+    epilog=epilog((
+        "Examples:",
+        "  browseract config set-key                 # hidden prompt",
+        "  printf '%s' \"$KEY\" | browseract config set-key --stdin",
+        "  browseract config set base-url http://127.0.0.1:8765",
+        "  browseract --profile staging config show",
+        "  browseract config doctor",
+    )),
 )
+
+EXAMPLES = {
+    "set-key": ("  browseract config set-key                  # hidden prompt on a terminal",
+                "  printf '%s' \"$KEY\" | browseract config set-key --stdin",
+                "  browseract config set-key --verify         # ask the API before storing",
+                "  browseract --profile staging config set-key"),
+    "show": ("  browseract config show",
+             "  browseract config show --json | jq -r '.[\"base-url\"].value'",
+             "  browseract config show --profile staging"),
+    "get": ("  browseract config get base-url",
+            "  browseract config get api-key              # masked"),
+    "set": ("  browseract config set base-url https://api.browseract.com",
+            "  browseract config set base-url http://127.0.0.1:8765   # the simulator",
+            "  browseract --profile staging config set base-url URL"),
+    "unset": ("  browseract config unset base-url           # back to the default",
+              "  browseract config unset api-key"),
+    "path": ("  browseract config path",
+             "  chmod 600 \"$(browseract config path)\""),
+    "doctor": ("  browseract config doctor",
+               "  browseract config doctor --profile staging",
+               "  BROWSERACT_API_KEY=... browseract config doctor"),
+}
+
+
+def _command(name: str):  # type: ignore[no-untyped-def]
+    """Register a config subcommand with its examples and the project's usage line."""
+    return config_app.command(name, cls=Command, epilog=epilog(("Examples:", *EXAMPLES[name])))
 
 
 class Name(StrEnum):
@@ -35,9 +63,14 @@ class Name(StrEnum):
 FILE_KEY = {Name.api_key: "api_key", Name.base_url: "base_url"}
 
 NameArg = Annotated[Name, typer.Argument(metavar="NAME", help="api-key or base-url.", show_default=False)]
+# `config set` stores base-url only (the key goes through set-key), so its help offers only that;
+# `config set api-key ...` still gets the pointer to set-key rather than "invalid choice".
+SetNameArg = Annotated[str, typer.Argument(
+    metavar="NAME", help="The setting to store: base-url.", show_default=False,
+    autocompletion=lambda: ["base-url"])]
 
 
-@config_app.command("set-key")
+@_command("set-key")
 def config_set_key(
     ctx: typer.Context,
     stdin: Annotated[bool, typer.Option("--stdin", help="Read the key from stdin even on a terminal.")] = False,
@@ -84,7 +117,7 @@ def run_set_key(app_ctx: AppContext, *, force_stdin: bool, verify: bool) -> int:
     return 0
 
 
-@config_app.command("show")
+@_command("show")
 def config_show(
     ctx: typer.Context,
     json_: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
@@ -110,15 +143,27 @@ def run_show(app_ctx: AppContext, as_json: bool) -> int:
         doc["config_file"] = {"value": escape_undecodable(str(settings.path)), "exists": settings.path.exists()}
         app_ctx.out.json_line(doc)
         return 0
+    rows = [("SETTING", "VALUE", "FROM")]
     for name, value, s in entries:
-        detail = f" ({clean(s.detail, 200)})" if s.detail else ""
-        app_ctx.out.line(f"{name:<9} {clean(value, 200) if value else '(not set)'}    [{s.source}{detail}]")
-    exists = "" if settings.path.exists() else "    [does not exist yet]"
-    app_ctx.out.line(f"{'file':<9} {show_path(settings.path)}{exists}")
+        rows.append((name, clean(value, 200) if value else "(not set)", _shown_source(s, settings.profile)))
+    width = [max(len(row[i]) for row in rows) for i in range(2)]
+    for name, value, source in rows:
+        app_ctx.out.line(f"{name:<{width[0]}}  {value:<{width[1]}}  {source}")
+    exists = "" if settings.path.exists() else "  (does not exist yet)"
+    app_ctx.out.line(f"{'file':<{width[0]}}  {show_path(settings.path)}{exists}")
     return 0
 
 
-@config_app.command("get")
+def _shown_source(s, profile) -> str:  # type: ignore[no-untyped-def]
+    """Where a setting comes from, in a few words: the config file's path is on its own row."""
+    if s.source == "file":
+        return f"file [profiles.{profile.value or 'default'}]"
+    if s.source == "unset":
+        return "-"
+    return f"{s.source} {s.detail}".strip()
+
+
+@_command("get")
 def config_get(ctx: typer.Context, name: NameArg) -> None:
     """Print one effective setting (the key masked)."""
     app_ctx = app_context(ctx)
@@ -136,10 +181,10 @@ def config_get(ctx: typer.Context, name: NameArg) -> None:
     run_and_exit(app_ctx, go)
 
 
-@config_app.command("set")
+@_command("set")
 def config_set(
     ctx: typer.Context,
-    name: NameArg,
+    name: SetNameArg,
     value: Annotated[str, typer.Argument(metavar="VALUE", help="The new value.", show_default=False)],
 ) -> None:
     """Store a setting in the active profile (base-url; the key goes through set-key)."""
@@ -150,21 +195,24 @@ def config_set(
         from browseract_cli.errors import UsageError
         from browseract_cli.settings import check_base_url
 
-        if name is Name.api_key:
+        if name == Name.api_key:
             raise UsageError("the API key is not taken on the command line, where other users can see it",
                              hint="run `browseract config set-key` (hidden prompt, or the key on stdin)")
+        if name != Name.base_url:
+            raise UsageError(f"unknown setting {name[:40]!r}: config set stores base-url",
+                             hint="the API key is stored with `browseract config set-key`")
         url = check_base_url(value, "the command line")
         settings = app_ctx.settings(validate=False)
         _warn_about_directory(app_ctx, settings.path)
-        config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[name], url)
-        app_ctx.out.info(f"{name.value} = {url} stored in {config_store.show_path(settings.path)} "
+        config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[Name.base_url], url)
+        app_ctx.out.info(f"base-url = {url} stored in {config_store.show_path(settings.path)} "
                          f"(profile {settings.profile.value!r})")
         return 0
 
     run_and_exit(app_ctx, go)
 
 
-@config_app.command("unset")
+@_command("unset")
 def config_unset(ctx: typer.Context, name: NameArg) -> None:
     """Remove a setting from the active profile."""
     app_ctx = app_context(ctx)
@@ -173,18 +221,26 @@ def config_unset(ctx: typer.Context, name: NameArg) -> None:
         from browseract_cli import config_store
 
         settings = app_ctx.settings(validate=False)
+        profile = settings.profile.value or "default"
+        table = config_store.load(settings.path).get("profiles", {}).get(profile, {})
+        if FILE_KEY[name] not in table:  # nothing to remove: say so, and create no file for it
+            if settings.path.parent.is_dir():  # still clear what a killed writer left (the key?)
+                config_store.update(settings.path, profile, FILE_KEY[name], None)
+            app_ctx.out.info(f"{name.value} is not set in profile {profile!r} of "
+                             f"{config_store.show_path(settings.path)}: nothing to remove")
+            return 0
         _warn_about_directory(app_ctx, settings.path)
-        config_store.update(settings.path, settings.profile.value or "default", FILE_KEY[name], None)
-        app_ctx.out.info(f"{name.value} removed from profile {settings.profile.value!r} in "
+        config_store.update(settings.path, profile, FILE_KEY[name], None)
+        app_ctx.out.info(f"{name.value} removed from profile {profile!r} in "
                          f"{config_store.show_path(settings.path)}")
         return 0
 
     run_and_exit(app_ctx, go)
 
 
-@config_app.command("path")
+@_command("path")
 def config_path(ctx: typer.Context) -> None:
-    """Print the config file's path (whether or not it exists yet)."""
+    """Print the path of the config file (whether or not it exists yet)."""
     app_ctx = app_context(ctx)
 
     def go() -> int:
@@ -197,7 +253,7 @@ def config_path(ctx: typer.Context) -> None:
     run_and_exit(app_ctx, go)
 
 
-@config_app.command("doctor")
+@_command("doctor")
 def config_doctor(ctx: typer.Context) -> None:
     """Check the key, the config file, the base URL, and that the API accepts the key."""
     app_ctx = app_context(ctx)
@@ -227,10 +283,13 @@ def run_doctor(app_ctx: AppContext) -> int:
     for warning in config_store.permission_warnings(path):
         report(None, warning)
     try:
-        settings = app_ctx.settings(validate=False)
+        settings = app_ctx.settings(validate=False, note_profile=False)
     except ConfigError as err:
         report(False, err.msg, ExitCode.CONFIG)
         return worst(codes)
+    unknown = settings.unknown_profile()
+    if unknown:
+        report(None, unknown)
     key_setting, url_setting = settings.api_key, settings.base_url
     key = url = None
     try:
@@ -248,12 +307,43 @@ def run_doctor(app_ctx: AppContext) -> int:
     except ConfigError as err:
         report(False, err.msg, ExitCode.CONFIG)
     if key and url:
-        codes.append(_live_check(app_ctx, url, key, report))
+        codes.append(_live_check(app_ctx, url, key, report, hints=_doctor_hints(settings)))
     return worst(codes)
 
 
-def _live_check(app_ctx: AppContext, url: str, key: str, report=None) -> int:  # type: ignore[no-untyped-def]
-    """Ask about a task that cannot exist: 10112 means the key was accepted, 401 rejected."""
+# Hints for what the live check finds, right for the command that shows them: never "run
+# `browseract config doctor`" from doctor itself, nor "store it with set-key" from set-key.
+_SET_KEY_HINTS = {
+    "auth": "copy the key again from the BrowserAct dashboard (Integrations > API keys); "
+            "a cut-off or old key is the usual cause",
+}
+
+
+def _doctor_hints(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    key, url = settings.api_key, settings.base_url
+    if key.source == "env":
+        fix_key = (f"set {key.detail} to a valid key, or unset it and store one with "
+                   "`browseract config set-key`")
+    else:
+        fix_key = "store a valid key with `browseract config set-key`"
+    url_from = f"from {url.origin}" if url.source != "default" else "the default"
+    return {
+        "auth": f"the key from {key.origin} was rejected; {fix_key}",
+        "network": f"check your network, proxy settings and the base URL ({url_from})",
+        "bad_request": f"the base URL ({url_from}) may not point at the BrowserAct API: check it, "
+                       "or set another with --base-url, BROWSERACT_BASE_URL or `config set base-url`",
+    }
+
+
+def _live_check(app_ctx: AppContext, url: str, key: str, report=None, *,  # type: ignore[no-untyped-def]
+                hints: dict[str, str] | None = None) -> int:
+    """Ask about a task that cannot exist: 10112 means the key was accepted, 401 rejected.
+
+    ``hints`` replaces the generic hint by error kind; without ``report`` (set-key --verify) the
+    set-key hints apply.
+    """
+    if hints is None:
+        hints = _SET_KEY_HINTS if report is None else {}
     import secrets
 
     from browseract_cli.api import ApiClient
@@ -278,8 +368,9 @@ def _live_check(app_ctx: AppContext, url: str, key: str, report=None) -> int:  #
                 say(True, "the API accepted the key (asked about a task that cannot exist: code 10112)")
                 return 0
             say(False, error_text(err), int(err.exit_code))
-            if err.hint:
-                say(None, f"hint: {err.hint}")
+            hint = hints.get(err.kind, err.hint)
+            if hint:
+                say(None, f"hint: {hint}")
             return int(err.exit_code)
     say(True, "the API accepted the key")
     return 0

@@ -5,29 +5,35 @@ from typing import Annotated
 
 import typer
 
-from browseract_cli.commands import app_context, run_and_exit
+from browseract_cli.commands import app_context, epilog, run_and_exit
 from browseract_cli.context import AppContext
 
-SIMULATE_EPILOG = (
-    "\b\nBuilt-in tasks: demo-finished, demo-failed, demo-canceled, demo-paused, demo-flaky,\n"
-    "demo-forever. Each starts its lifecycle at its first poll; other IDs answer 10112.\n"
-    "\n\b\nExamples:\n"
-    "  browseract simulate                        # then, in another terminal:\n"
-    "  export BROWSERACT_BASE_URL=http://127.0.0.1:8765 BROWSERACT_API_KEY=sim-key\n"
-    "  browseract status demo-finished\n"
-    "  browseract simulate --scenario tasks.toml --api-key sim-key"
+SIMULATE_EPILOG = epilog(
+    "Built-in tasks: demo-finished, demo-failed, demo-canceled, demo-paused, demo-flaky and "
+    "demo-forever. Each starts its lifecycle at its first poll; other IDs answer 10112.",
+    ("Examples:",
+     "  browseract simulate                  # then, in another terminal:",
+     "  export BROWSERACT_BASE_URL=http://127.0.0.1:8765",
+     "  export BROWSERACT_API_KEY=sim-key        # any key, unless --api-key",
+     "  browseract status demo-finished",
+     "  browseract simulate --scenario tasks.toml --port 0"),
 )
-DEMO_EPILOG = (
-    "Needs no API key and no network beyond loopback; takes about 10 seconds and exits 0\n"
-    "whatever the demo tasks do (Ctrl-C: 130)."
+DEMO_EPILOG = epilog(
+    "Needs no API key and no network beyond loopback; takes about 10 seconds and exits 0 whatever "
+    "the demo tasks do (Ctrl-C: 130).",
+    ("Examples:",
+     "  browseract demo",
+     "  browseract --no-color demo | less     # the same, as plain lines"),
 )
 EPILOGS = {"simulate": SIMULATE_EPILOG, "demo": DEMO_EPILOG}
 
 
 def simulate(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Loopback address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on (0 picks a free one).")] = 8765,
+    host: Annotated[str, typer.Option(
+        "--host", metavar="ADDRESS", help="Loopback address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(
+        "--port", metavar="PORT", help="Port to listen on, 0-65535 (0 picks a free one).")] = 8765,
     scenario: Annotated[Path | None, typer.Option(
         "--scenario", metavar="FILE", help="TOML or JSON file of scripted tasks.")] = None,
     api_key: Annotated[str | None, typer.Option(
@@ -44,6 +50,8 @@ def simulate(
         from browseract_cli.simulator.scenario import Scenario, load_scenario
 
         long_running()
+        if not 0 <= port <= 65535:
+            raise UsageError(f"--port {port} is out of range: use a port in 0-65535 (0 picks a free one)")
         if not is_loopback_host(host):
             raise UsageError(f"--host must be a loopback address, not {host!r}",
                              hint="the simulator is for this machine only: use 127.0.0.1 or ::1")
@@ -51,8 +59,8 @@ def simulate(
         if scenario is not None:
             try:
                 scn = load_scenario(scenario)
-            except (OSError, ValueError) as exc:
-                raise UsageError(f"cannot use scenario file {scenario}: {exc}") from None
+            except (OSError, ValueError) as exc:  # the message already names the file
+                raise UsageError(str(exc)) from None
         try:
             server = SimServer(host, port, api_key=api_key, **scn._asdict())
         except OSError as exc:
@@ -61,8 +69,15 @@ def simulate(
         out = app_ctx.out
         out.line(f"BrowserAct simulator listening on {server.url}")
         out.info("Try, in another terminal:")
-        out.info(f"  export BROWSERACT_BASE_URL={server.url} BROWSERACT_API_KEY={api_key and '<your --api-key>' or 'sim-key'}")
-        out.info("  browseract status demo-finished")
+        if api_key:
+            # Lines that paste as they are, without the key in the scrollback: the shell reads it
+            # unechoed. `read` comes last, so it cannot take a later pasted line for the key.
+            out.info(f"  export BROWSERACT_BASE_URL={server.url}")
+            out.info("  read -rs BROWSERACT_API_KEY && export BROWSERACT_API_KEY   # type your --api-key")
+            out.info("then: browseract status demo-finished")
+        else:
+            out.info(f"  export BROWSERACT_BASE_URL={server.url} BROWSERACT_API_KEY=sim-key")
+            out.info("  browseract status demo-finished")
         out.info("Press Ctrl-C to stop.")
         server.serve_forever_foreground()
         out.info("simulator stopped")
@@ -134,7 +149,7 @@ def run_demo(app_ctx: AppContext) -> int:
         out.line("")
         opts = WatchOptions(task_ids=ids, interval=DEMO_INTERVAL, timeout=DEMO_TIMEOUT,
                             until=frozenset({"paused"}))
-        code = run_watch(opts, demo_ctx, "human", tasks_out=tasks)
+        code = run_watch(opts, demo_ctx, "human", tasks_out=tasks, resumable=False)
     if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
         out.info("demo stopped; its simulator is gone, so there is nothing to resume.")
         return code

@@ -2,19 +2,19 @@
 
 from typing import NamedTuple
 
-from browseract_cli.commands import command
+from browseract_cli.commands import command, epilog
 from browseract_cli.context import AppContext
 from browseract_cli.options import ExitZero, Json, Quiet, TaskIds
 
-EPILOG = (
-    "\b\nExamples:\n"
-    "  browseract status 16429034742537847\n"
-    "  browseract status -q $TASK_ID            # just the status word\n"
-    "  browseract status --json id1 id2         # one JSON object per line\n"
-    "  cat ids.txt | browseract status -        # IDs from stdin, one per line\n"
-    "  browseract status --exit-zero $TASK_ID   # exit 0 whenever the lookup worked\n"
-    "\n\b\nExit: 0 finished, 10 failed, 11 canceled, 12 paused, 13 unknown, 14 in progress;\n"
-    "several tasks: the most severe. `browseract --help` lists every code."
+EPILOG = epilog(
+    ("Examples:",
+     "  browseract status 16429034742537847",
+     "  browseract status -q $TASK_ID            # just the status word",
+     "  browseract status --json id1 id2         # one JSON object per line",
+     "  cat ids.txt | browseract status -        # IDs from stdin, one per line",
+     "  browseract status --exit-zero $TASK_ID   # exit 0 if every lookup worked"),
+    "Exit: 0 finished, 10 failed, 11 canceled, 12 paused, 13 unknown, 14 in progress; with several "
+    "tasks, the most severe. browseract --help lists every code.",
 )
 EPILOGS = {"status": EPILOG}
 
@@ -26,14 +26,14 @@ class StatusOptions(NamedTuple):
 
 
 @command
-def status(app: AppContext, task_ids: TaskIds, json_: Json = False, quiet: Quiet = False,
+def status(app: AppContext, task_ids: TaskIds = None, json_: Json = False, quiet: Quiet = False,
            exit_zero: ExitZero = False) -> int:
     """Show the current status of one or more tasks."""
     from browseract_cli.options import read_task_ids
     from browseract_cli.render import output_mode
 
     mode = output_mode(json_, quiet)
-    return run_status(StatusOptions(read_task_ids(task_ids, app.input_stream()), mode, exit_zero), app)
+    return run_status(StatusOptions(read_task_ids(app, task_ids, "status"), mode, exit_zero), app)
 
 
 def run_status(opts: StatusOptions, app_ctx: AppContext) -> int:

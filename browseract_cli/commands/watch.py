@@ -4,22 +4,23 @@ from typing import Annotated
 
 import typer
 
-from browseract_cli.commands import command
+from browseract_cli.commands import command, epilog
 from browseract_cli.context import AppContext
 from browseract_cli.options import Interval, MaxOutage, Timeout
 
-EPILOG = (
-    "\b\nDURATION: seconds (90, 2.5) or with a unit (30s, 10m, 2h); 0 = no limit (--timeout,\n"
-    "--max-outage) or off (--heartbeat). Watching never cancels a task.\n"
-    "\n\b\nExamples:\n"
-    "  browseract watch $TASK_ID                           # live table on a terminal\n"
-    "  browseract watch --timeout 30m $TASK_ID || echo \"exit $?\"\n"
-    "  browseract watch --until paused $TASK_ID            # wait for the human-input step\n"
-    "  browseract watch --json id1 id2 | jq -c 'select(.event==\"result\")'\n"
-    "  browseract watch -q --fail-fast - < ids.txt\n"
-    "\n\b\nExit: 0 finished (or an --until state), 10 failed, 11 canceled, 124 timeout,\n"
-    "66 not found after --not-found-grace, 77 key rejected, 69/75/76 outage longer than\n"
-    "--max-outage, 130 Ctrl-C, 143 SIGTERM; several tasks: the most severe."
+EPILOG = epilog(
+    "DURATION: seconds (90, 2.5) or numbers with units d, h, m, s, ms, largest first (30s, 10m, "
+    "1h30m, 1d); 0 = no limit (--timeout, --max-outage) or off (--heartbeat). Watching never "
+    "cancels a task.",
+    ("Examples:",
+     "  browseract watch $TASK_ID                  # live table on a terminal",
+     "  browseract watch --timeout 30m $TASK_ID || echo \"exit $?\"",
+     "  browseract watch --until paused $TASK_ID   # wait for the human-input step",
+     "  browseract watch --json id1 id2 | jq -c 'select(.event==\"result\")'",
+     "  browseract watch -q --fail-fast - < ids.txt"),
+    "Exit: 0 finished (or an --until state), 10 failed, 11 canceled, 124 timeout, 66 not found "
+    "after --not-found-grace, 77 key rejected, 69/75/76 outage longer than --max-outage, 130 "
+    "Ctrl-C, 143 SIGTERM; with several tasks, the most severe.",
 )
 EPILOGS = {"watch": EPILOG}
 
@@ -27,20 +28,21 @@ EPILOGS = {"watch": EPILOG}
 @command
 def watch(
     app: AppContext,
-    task_ids: Annotated[list[str], typer.Argument(
-        metavar="TASK_ID...", help="Task IDs to watch; a single '-' reads them from stdin.", show_default=False)],
+    task_ids: Annotated[list[str] | None, typer.Argument(
+        metavar="TASK_ID...", help="Task IDs to watch (one or more); a lone - reads them from stdin.",
+        show_default=False)] = None,
     interval: Interval = "5",
     timeout: Timeout = "0",
     until: Annotated[list[str] | None, typer.Option(
-        "--until", metavar="STATE", help="Also stop (exit 0) at this state; repeatable.",
+        "--until", metavar="STATE", help="Also stop (exit 0) at this state; repeat it or give a comma list.",
         show_default=False)] = None,
     not_found_grace: Annotated[str, typer.Option(
         "--not-found-grace", metavar="DURATION",
-        help="Treat 'task does not exist' as 'not created yet' this long.")] = "10s",
+        help="Treat a task that does not exist as not created yet, for this long.")] = "10s",
     max_outage: MaxOutage = "5m",
     heartbeat: Annotated[str, typer.Option(
         "--heartbeat", metavar="DURATION",
-        help="Off a terminal, a 'still watching' line this often; 0 = off.")] = "60s",
+        help="Off a terminal, print a still-watching line this often; 0 = off.")] = "60s",
     fail_fast: Annotated[bool, typer.Option(
         "--fail-fast", help="Stop watching all tasks as soon as one ends with a non-zero code.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="JSON Lines events on stdout.")] = False,
@@ -53,7 +55,7 @@ def watch(
 
     mode = output_mode(json_, quiet)
     opts = WatchOptions(
-        task_ids=read_task_ids(task_ids, app.input_stream()), interval=parse_interval(interval),
+        task_ids=read_task_ids(app, task_ids, "watch"), interval=parse_interval(interval),
         timeout=parse_duration(timeout, "--timeout"), until=parse_states(until),
         not_found_grace=parse_duration(not_found_grace, "--not-found-grace"),
         max_outage=parse_duration(max_outage, "--max-outage"),
@@ -71,26 +73,28 @@ def parse_interval(text: str) -> float:
     return step
 
 
-def parse_states(values: list[str] | None) -> frozenset[str]:
-    """--until values: task states (case-insensitive)."""
+def parse_states(values: list[str] | None, option: str = "--until") -> frozenset[str]:
+    """Task states given to an option: repeated, or as a comma list (--until paused,finished)."""
     from browseract_cli.errors import UsageError
     from browseract_cli.models import KNOWN_STATES
 
-    states = frozenset(s.strip().lower() for s in values or [])
-    bad = sorted(states - set(KNOWN_STATES))
+    names = [s.strip().lower() for value in values or [] for s in value.split(",")]
+    bad = [s for s in names if s not in KNOWN_STATES]
     if bad:
-        raise UsageError(f"--until {bad[0][:40]!r} is not a task state",
-                         hint=f"use one of: {', '.join(KNOWN_STATES)}")
-    return states
+        raise UsageError(f"{option} {bad[0][:40]!r} is not a task state",
+                         hint=f"use one or more of: {', '.join(KNOWN_STATES)} "
+                              f"({option} paused,finished or {option} paused {option} finished)")
+    return frozenset(names)
 
 
 def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None, client=None,  # type: ignore[no-untyped-def]
-              out=None, reporter=None) -> int:
+              out=None, reporter=None, resumable: bool = True) -> int:
     """Watch and report; returns the exit code.
 
     ``client`` reuses a caller's client (kept open); ``out`` reports somewhere else than the
     app's output (`run --wait` keeps progress on stderr); ``reporter`` replaces the mode's own;
-    ``tasks_out`` receives the Tracked tasks (what `demo`, `run --wait`... show afterwards).
+    ``tasks_out`` receives the Tracked tasks (what `demo`, `run --wait`... show afterwards);
+    ``resumable=False`` (`demo`) leaves out how to resume watching after Ctrl-C.
     """
     import contextlib
 
@@ -104,6 +108,7 @@ def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None, client=No
     long_running()
     out = out or app_ctx.out
     reporter = reporter or _reporter(app_ctx, out, mode, several=len(opts.task_ids) > 1)
+    reporter.resumable = resumable
     owned = client is None
     try:
         if client is None:
