@@ -158,17 +158,19 @@ def test_step_outputs_use_random_delimiters_so_values_cannot_forge_outputs(tmp_p
 # --------------------------------------------------------------------------- watch-only path
 
 
-def test_installs_from_its_own_checkout_and_watches_a_demo_task(sim, run_action, tmp_path: Path) -> None:
+def test_installs_from_its_own_checkout_and_watches_a_task(make_sim, run_action, tmp_path: Path) -> None:
     """`uses: ./` end to end: setup-python (stood in), install from the checkout, watch, outputs."""
+    sim = make_sim({"t-slow": [{"status": "created", "polls": 1}, {"status": "running", "polls": 2},
+                               {"status": "finished"}]})
     checkout = tmp_path / "checkout"
     shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(
         ".git", ".venv", "__pycache__", "*.pyc", "build", "dist", "*.egg-info", ".hypothesis",
         ".tools", "node_modules"))
-    done = run_action(sim, {"task-id": "demo-finished", "interval": "1", "timeout": "2m"},
+    done = run_action(sim, {"task-id": "t-slow", "interval": "0.2", "timeout": "2m"},
                       install=True, action_dir=checkout)
     assert done.exit_code == 0, done.log
     out = outputs_of(done)
-    assert out["task-id"] == "demo-finished"
+    assert out["task-id"] == "t-slow"
     assert out["status"] == "finished"
     assert out["exit-code"] == "0"
     assert out["files"] == ""
@@ -186,10 +188,21 @@ def test_installs_from_its_own_checkout_and_watches_a_demo_task(sim, run_action,
     version = subprocess.run([str(next(on_path.iterdir())), "--version"], capture_output=True,
                              text=True, timeout=60)
     assert version.stdout == f"browseract {__version__}\n"
-    # The watch wrote its step summary table; the log shows the state changes.
-    assert "### browseract watch" in done.summary and "`demo-finished` | finished | 0 |" in done.summary
-    assert "demo-finished finished" in done.stdout
+    # The watch wrote its step summary table; the log shows each state change.
+    assert "### browseract watch" in done.summary and "| `t-slow` | finished | 0 | 4 |" in done.summary
+    for line in ("t-slow created", "t-slow running (was created", "t-slow finished (was running"):
+        assert line in done.stdout
     assert done.env_file == {}
+
+
+def test_watches_a_built_in_demo_task_as_the_ci_job_does(sim, run_action) -> None:
+    """The same call as the `action` job of ci.yml: demo-failed fails the step with 10."""
+    done = run_action(sim, {"task-id": "demo-failed", "interval": "0.5", "timeout": "2m"})
+    assert done.exit_code == 10, done.log
+    assert outputs_of(done) == {"task-id": "demo-failed", "status": "failed", "exit-code": "10",
+                                "output-file": "", "files": ""}
+    assert "::error title=browseract::demo-failed: the task failed" in done.stderr
+    assert "demo-failed running" in done.stdout and "demo-failed failed (was running" in done.stdout
 
 
 @pytest.mark.parametrize(("task", "code", "status", "annotation"), [
@@ -297,6 +310,129 @@ def test_a_workflow_id_without_the_run_command_fails_clearly(quick_sim, run_acti
     assert done.exit_code == 2
     assert "::error title=browseract action::could not start a task from workflow demo-workflow" in done.stderr
     assert done.outputs["task-id"] == "" and done.outputs["exit-code"] == "2"
+
+
+# --------------------------------------------------------------------------- composition (scripted CLI)
+# How the action composes run / watch / status / output / download, today, with a scripted
+# stand-in for the CLI (tests/fake_cli): the arguments each command gets, and how their exit
+# codes and output become the step's outputs. The real commands are exercised further below.
+
+FAKE_CLI = ROOT / "tests" / "fake_cli"
+GOOD = {"run": {"stdout": "T-1\n"}, "run-template": {"stdout": "T-2\n"}, "watch": {},
+        "status": {"stdout": "finished\n"}, "output": {"output": '{"items": [1, 2]}\n'},
+        "download": {"stdout": "files/T-1/a.csv\nfiles/T-1/b (2).csv\n"}}
+
+
+@pytest.fixture
+def scripted(run_action, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """scripted(inputs, **changes) -> (ActionRun, calls): the action over the scripted CLI."""
+
+    def run(inputs: dict[str, str], **changes: dict[str, object]) -> tuple[ActionRun, list[list[str]]]:
+        script = {**GOOD, **changes}
+        script = {k: v for k, v in script.items() if v is not None}
+        log = tmp_path / "calls.jsonl"
+        log.unlink(missing_ok=True)
+        env = {"PYTHONPATH": str(FAKE_CLI), "FAKE_BROWSERACT": json.dumps(script),
+               "FAKE_BROWSERACT_LOG": str(log)}
+        done = run_action(None, inputs, env=env)
+        calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+        return done, [c for c in calls if c[1:] != ["--help"]]
+
+    return run
+
+
+def test_composes_run_watch_status_output_and_download(scripted, tmp_path: Path) -> None:
+    done, calls = scripted({"workflow-id": "WF 1", "inputs": "keyword=trail shoes\n# note\n\n  max_items=2\nq=a=b",
+                            "input-file": "in.json", "timeout": "45m", "interval": "2",
+                            "download-dir": "files"})
+    assert done.exit_code == 0, done.log
+    output = done.outputs["output-file"]
+    assert calls == [
+        ["run", "WF 1", "-i", "keyword=trail shoes", "-i", "max_items=2", "-i", "q=a=b",
+         "--input-file", "in.json"],
+        ["watch", "T-1", "--timeout", "45m", "--interval", "2"],
+        ["status", "-q", "T-1"],
+        ["output", "T-1", "-o", str(Path(output).with_name("output"))],
+        ["download", "T-1", "-D", "files"],
+    ]
+    assert outputs_of(done) == {"task-id": "T-1", "status": "finished", "exit-code": "0",
+                                "output-file": output, "files": "files/T-1/a.csv\nfiles/T-1/b (2).csv"}
+    assert Path(output) == tmp_path / "runner-temp" / "browseract-action" / "T-1" / "output.json"
+    assert json.loads(Path(output).read_text(encoding="utf-8")) == {"items": [1, 2]}
+    # The log names the inputs, never their values.
+    assert "-i keyword=… -i max_items=… -i q=…" in done.stderr and "trail shoes" not in done.log
+
+
+def test_template_with_region(scripted) -> None:
+    done, calls = scripted({"template-id": "TPL", "region": "UK", "inputs": "url=https://x.test"})
+    assert done.exit_code == 0, done.log
+    assert calls[0] == ["run-template", "TPL", "--region", "UK", "-i", "url=https://x.test"]
+    assert calls[1] == ["watch", "T-2"] and done.outputs["task-id"] == "T-2"
+
+
+def test_text_output_is_output_txt(scripted) -> None:
+    done, _ = scripted({"workflow-id": "WF"}, output={"output": "plain words\n"})
+    assert Path(done.outputs["output-file"]).name == "output.txt"
+
+
+def test_empty_output_leaves_output_file_empty(scripted) -> None:
+    done, _ = scripted({"workflow-id": "WF"}, output={"output": ""})
+    assert done.exit_code == 0 and done.outputs["output-file"] == ""
+
+
+def test_a_task_that_could_not_be_started_stops_there(scripted) -> None:
+    done, calls = scripted({"workflow-id": "WF", "download-dir": "files"}, run={"exit": 65})
+    assert done.exit_code == 65
+    assert [c[0] for c in calls] == ["run"]
+    assert outputs_of(done) == {"task-id": "", "status": "", "exit-code": "65", "output-file": "", "files": ""}
+    assert "::error title=browseract action::could not start a task from workflow WF (browseract exited 65)" in done.stderr
+
+
+def test_run_printing_anything_but_one_id_is_an_error(scripted) -> None:
+    done, calls = scripted({"workflow-id": "WF"}, run={"stdout": "T-1\nnoise\n"})
+    assert done.exit_code == 1 and [c[0] for c in calls] == ["run"]
+
+
+@pytest.mark.parametrize(("changes", "code"), [
+    ({"download": {"stdout": "files/T-1/a.csv\n", "exit": 20}}, 20),
+    ({"download": {"exit": 74}, "output": {"exit": 76}}, 76),
+    ({"output": {"exit": 74}, "download": {"exit": 20}}, 74),
+])
+def test_the_step_exits_with_the_most_severe_code(scripted, changes: dict, code: int) -> None:
+    done, calls = scripted({"workflow-id": "WF", "download-dir": "files"}, **changes)
+    assert done.exit_code == code
+    assert done.outputs["exit-code"] == str(code)
+    assert [c[0] for c in calls] == ["run", "watch", "status", "output", "download"]
+    if code == 20:
+        assert done.outputs["files"] == "files/T-1/a.csv"  # the files that were saved
+
+
+@pytest.mark.parametrize(("watch", "status", "code"), [
+    (10, "failed", 10), (11, "canceled", 11), (124, "running", 124), (77, "", 77),
+])
+def test_no_output_or_download_unless_the_task_finished(scripted, watch: int, status: str, code: int) -> None:
+    done, calls = scripted({"workflow-id": "WF", "download-dir": "files"}, watch={"exit": watch},
+                           status={"stdout": f"{status}\n" if status else "", "exit": 77 if not status else watch})
+    assert done.exit_code == code
+    assert [c[0] for c in calls] == ["run", "watch", "status"]
+    assert (done.outputs["status"], done.outputs["output-file"], done.outputs["files"]) == (status, "", "")
+    if status != "failed" and status:
+        assert f"no files downloaded: the task is {status}" in done.stderr
+
+
+def test_not_waiting_starts_and_looks_up_only(scripted) -> None:
+    done, calls = scripted({"workflow-id": "WF", "wait": "false", "download-dir": "files"},
+                           status={"stdout": "created\n", "exit": 14})
+    assert done.exit_code == 0
+    assert [c[0] for c in calls] == ["run", "status"]
+    assert (done.outputs["task-id"], done.outputs["status"]) == ("T-1", "created")
+
+
+def test_an_older_browseract_without_output_still_watches(scripted) -> None:
+    done, calls = scripted({"workflow-id": "WF"}, output=None, download=None)
+    assert done.exit_code == 0
+    assert [c[0] for c in calls] == ["run", "watch", "status"]
+    assert "no `output` command" in done.stderr and done.outputs["output-file"] == ""
 
 
 # --------------------------------------------------------------------------- start a task (run)
