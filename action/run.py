@@ -53,8 +53,23 @@ class ActionError(Exception):
         self.code = code
 
 
-class _Terminated(BaseException):
-    """SIGTERM (the runner cancels the job): write the outputs, then exit 143."""
+class _Stopped(BaseException):
+    """Ctrl-C or SIGTERM arrived (the runner cancels the job): write the outputs, then exit."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+# When the runner cancels a job it signals the whole process group, so browseract gets the signal
+# itself, writes its final records and exits 130 / 143. This script only notes the signal (a
+# handler, not SIG_IGN, which children would inherit), lets the running command finish that
+# way instead of killing it, then stops.
+_SIGNALLED: list[int] = []
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    _SIGNALLED.append(130 if signum == signal.SIGINT else 143)
 
 
 # --------------------------------------------------------------------------- runner files
@@ -253,10 +268,15 @@ class Cli:
 
     def __call__(self, args: list[str], *, capture: bool = False,
                  shown: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        if _SIGNALLED:
+            raise _Stopped(_SIGNALLED[0])
         say("$ browseract " + " ".join(shown if shown is not None else args))
-        return subprocess.run([sys.executable, "-m", "browseract_cli", *args], env=self.env,
+        done = subprocess.run([sys.executable, "-m", "browseract_cli", *args], env=self.env,
                               stdin=subprocess.DEVNULL, text=True, encoding="utf-8",
                               errors="replace", stdout=subprocess.PIPE if capture else None)
+        if _SIGNALLED:
+            raise _Stopped(_SIGNALLED[0])
+        return done
 
 
 def safe_name(task_id: str) -> str:
@@ -346,7 +366,7 @@ def fetch_files(cli: Cli, result: Result, directory: str) -> None:
     result.codes.append(done.returncode)
     result.files = [line for line in (done.stdout or "").splitlines() if line.strip()]
     for path in result.files:
-        print(path, flush=True)
+        say(f"saved {path}")
 
 
 def run(env: Mapping[str, str]) -> int:
@@ -396,11 +416,8 @@ def run(env: Mapping[str, str]) -> int:
         annotate("error", str(err))
         result.codes.append(err.code)
         return result.exit_code
-    except KeyboardInterrupt:
-        result.codes.append(130)
-        return result.exit_code
-    except _Terminated:
-        result.codes.append(143)
+    except _Stopped as stop:
+        result.codes.append(stop.code)
         return result.exit_code
     finally:
         result.write(env)
@@ -410,15 +427,13 @@ def run(env: Mapping[str, str]) -> int:
             say(f"exit {result.exit_code}")
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Terminated()
-
-
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in ("install", "run"):
         print("usage: run.py install|run", file=sys.stderr)
         return USAGE
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    if argv[0] == "run":
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(errors="replace")  # type: ignore[attr-defined]  # paths, IDs: any text
     env = dict(os.environ)

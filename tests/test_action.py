@@ -16,8 +16,10 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -276,6 +278,38 @@ def test_hostile_input_values_are_data_not_shell_code(quick_sim, run_action, tmp
     assert done.outputs["task-id"] == hostile
     assert not list(tmp_path.rglob("pwned-*"))
     assert [r.task_id for r in quick_sim.requests] == [hostile]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals to a process group")
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_canceled_job_still_gets_the_outputs_and_the_watch_ends_cleanly(
+        quick_sim, tmp_path: Path, sig: int, code: int, captured) -> None:  # type: ignore[no-untyped-def]
+    """The runner cancels a job by signalling the step's process group: outputs, then 130/143."""
+    out = tmp_path / "github_output"
+    summary = tmp_path / "summary"
+    env = {**os.environ, "BROWSERACT_BASE_URL": quick_sim.url, "GITHUB_ACTIONS": "true",
+           "GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary),
+           "RUNNER_TEMP": str(tmp_path), "INPUT_TASK_ID": "t-running", "INPUT_INTERVAL": "0.1"}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "action" / "run.py"), "run"], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while quick_sim.request_count("t-running") < 2:  # the watch is polling
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.02)
+        os.killpg(proc.pid, sig)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    captured.texts.extend([stdout, stderr])
+    assert proc.returncode == code, stderr
+    outputs = parse_command_file(out.read_text(encoding="utf-8"))
+    assert (outputs["task-id"], outputs["exit-code"]) == ("t-running", str(code))
+    assert "| `t-running` | running |" in summary.read_text(encoding="utf-8")  # watch's own records
+    assert "Traceback" not in stderr and "status -q" not in stderr  # stopped: no further command
 
 
 @pytest.mark.parametrize(("inputs", "message"), [
