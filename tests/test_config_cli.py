@@ -45,6 +45,18 @@ def mode_of(path: Path) -> int:
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
+# Windows has no POSIX file modes (os.chmod only sets the read-only flag) and browseract skips
+# its permission checks there; those tests run on POSIX only.
+posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes and symlinks")
+
+
+def assert_private(path: Path) -> None:
+    """The file is 0600 in a 0700 directory (POSIX; nothing to check on Windows)."""
+    if os.name == "posix":
+        assert mode_of(path) == 0o600
+        assert mode_of(path.parent) == 0o700
+
+
 def show_json(cli, *global_args: str, **kwargs) -> dict:  # type: ignore[no-untyped-def]
     run = cli(*global_args, "config", "show", "--json", **kwargs)
     [line] = run.stdout.splitlines()
@@ -67,8 +79,7 @@ def test_set_key_from_stdin_stores_it_privately(cli, cfg_file: Path, canary: str
     assert mask_key(canary) in run.stderr and str(cfg_file) in run.stderr
     assert "warning" not in run.stderr
     assert read_config(cfg_file) == {"profiles": {"default": {"api_key": canary}}}
-    assert mode_of(cfg_file) == 0o600
-    assert mode_of(cfg_file.parent) == 0o700
+    assert_private(cfg_file)
 
 
 def test_set_key_stdin_flag_and_whitespace_stripped(cli, cfg_file: Path, canary: str) -> None:
@@ -116,7 +127,7 @@ def test_set_key_for_a_profile_leaves_others_alone(cli, cfg_file: Path) -> None:
         "default": {"api_key": "ba_default_key_0123"},
         "staging": {"api_key": "ba_staging_key_4567"},
     }
-    assert mode_of(cfg_file) == 0o600
+    assert_private(cfg_file)
 
 
 def test_set_key_replaces_and_keeps_other_settings(cli, cfg_file: Path) -> None:
@@ -175,7 +186,7 @@ def test_base_url_set_get_unset_round_trip(cli, cfg_file: Path) -> None:
     run = cli("config", "set", "base-url", "HTTP://LocalHost:8765/")
     assert run.stdout == ""
     assert read_config(cfg_file) == {"profiles": {"default": {"base_url": "http://localhost:8765"}}}
-    assert mode_of(cfg_file) == 0o600 and mode_of(cfg_file.parent) == 0o700
+    assert_private(cfg_file)
     assert cli("config", "get", "base-url").stdout == "http://localhost:8765\n"
     cli("config", "unset", "base-url")
     assert cli("config", "get", "base-url").stdout == DEFAULT_URL + "\n"
@@ -390,6 +401,7 @@ def test_invalid_utf8_config_is_78(cli, cfg_file: Path) -> None:
     assert "PLANTED" not in run.stdout + run.stderr and str(cfg_file) in run.stderr
 
 
+@posix_only
 def test_symlinked_config_is_refused(cli, sim, cfg_file: Path, tmp_path: Path, canary: str) -> None:
     target = tmp_path / "target.toml"
     target.write_text(f'[profiles.default]\nbase_url = "{sim.url}"\n')
@@ -410,6 +422,7 @@ def test_config_path_that_is_a_directory_is_refused(cli, cfg_file: Path) -> None
     assert "directory" in run.stderr
 
 
+@posix_only
 def test_group_readable_config_warns_with_chmod_fix(cli, sim, cfg_file: Path, canary: str,
                                                     monkeypatch) -> None:
     monkeypatch.delenv("BROWSERACT_API_KEY")
