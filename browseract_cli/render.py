@@ -119,7 +119,11 @@ class GuardedStream:
         return self._stream.fileno()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)  # e.g. a test's StringIO.getvalue()
+        # No `buffer`: click would write bytes there, past the guard. The rest is the stream's
+        # (e.g. a test's StringIO.getvalue()).
+        if name == "buffer" or name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._stream, name)
 
 
 def guarded(stream: IO[str] | None, role: str) -> IO[str]:
