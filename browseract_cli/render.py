@@ -47,8 +47,9 @@ def ci_safe(text: str) -> str:
     line) becomes `##\\[`."""
     if "::" not in text and "##[" not in text:
         return text
-    lines = text.replace("##[", "##\\[").splitlines(keepends=True)
-    return "".join("\\" + line if line.lstrip().startswith("::") else line for line in lines)
+    lines = text.replace("##[", "##\\[").split("\n")
+    return "\n".join("\r".join("\\" + part if part.lstrip().startswith("::") else part
+                               for part in line.split("\r")) for line in lines)  # the runner's line ends
 
 
 class GuardedStream:
@@ -120,7 +121,11 @@ class GuardedStream:
         return self._stream.fileno()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)  # e.g. a test's StringIO.getvalue()
+        # No `buffer`: click would write bytes there, past the guard. The rest is the stream's
+        # (e.g. a test's StringIO.getvalue()).
+        if name == "buffer" or name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._stream, name)
 
 
 def guarded(stream: IO[str] | None, role: str) -> IO[str]:
@@ -269,11 +274,12 @@ class Output:
 
     def json_line(self, obj: Mapping[str, Any]) -> None:
         text = json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
-        if not text.isascii() and not _is_utf8(text):  # lone surrogates: JSON's own \\u escapes
+        if not text.isascii() and not _is_utf8(text):  # lone surrogates: JSON's own \\uXXXX escapes
             text = json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
-        if self.github_actions:
+        if self.github_actions:  # a JSON line starts with "{": only the legacy "##[" can be a command
             text = text.replace("##[", "##\\u005b")  # only inside strings: the same JSON value
-        self.line(text)
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
 
     def info(self, text: str) -> None:
         """A line for people on stderr (progress, notes)."""

@@ -55,6 +55,13 @@ def test_legacy_command_prefix_inside_json_is_escaped_and_json_still_round_trips
     assert json.loads(run.stdout)["status"] == "x ##[add-mask]secret"
 
 
+@pytest.mark.parametrize("status", ["a\u2028::x", "a\u0085::x", "::x\u2029::y"])
+def test_json_lines_stay_valid_json_under_github_actions(cli, make_sim, status) -> None:
+    sim = one_task(make_sim, status)
+    run = cli("status", "--json", "evil", expect=13, base_url=sim.url, env=GHA)
+    assert json.loads(run.stdout)["status"] == status.replace("\u0085", "")  # C1 control dropped
+
+
 def test_the_tools_own_annotations_are_still_workflow_commands(cli, make_sim, clock) -> None:
     sim = make_sim({"bad": [{"status": "failed"}], "odd": [{"status": "::error::forged"}]}, clock=clock)
     run = cli("watch", "--until", "unknown", "--interval", "1", "bad", "odd", expect=10,
