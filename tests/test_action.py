@@ -191,7 +191,7 @@ def test_installs_from_its_own_checkout_and_watches_a_task(make_sim, run_action,
                              text=True, timeout=60)
     assert version.stdout == f"browseract {__version__}\n"
     # The watch wrote its step summary table; the log shows each state change.
-    assert "### browseract watch" in done.summary and "| `t-slow` | finished | 0 | 4 |" in done.summary
+    assert "### browseract watch" in done.summary and "| `t-slow` | `finished` | 0 | 4 |" in done.summary
     for line in ("t-slow created", "t-slow running (was created", "t-slow finished (was running"):
         assert line in done.stdout
     assert done.env_file == {}
@@ -222,7 +222,7 @@ def test_watch_only_exits_with_the_tasks_outcome(quick_sim, run_action, task: st
         assert done.outputs["output-file"] == ""
     if annotation:
         assert annotation in done.stderr
-    assert f"| `{task}` | {status} | {code} |" in done.summary
+    assert f"| `{task}` | `{status}` | {code} |" in done.summary
 
 
 def test_timeout_is_exit_124_with_the_last_status(quick_sim, run_action) -> None:
@@ -308,7 +308,7 @@ def test_a_canceled_job_still_gets_the_outputs_and_the_watch_ends_cleanly(
     assert proc.returncode == code, stderr
     outputs = parse_command_file(out.read_text(encoding="utf-8"))
     assert (outputs["task-id"], outputs["exit-code"]) == ("t-running", str(code))
-    assert "| `t-running` | running |" in summary.read_text(encoding="utf-8")  # watch's own records
+    assert "| `t-running` | `running` |" in summary.read_text(encoding="utf-8")  # watch's own records
     assert "Traceback" not in stderr and "status -q" not in stderr  # stopped: no further command
 
 
@@ -490,7 +490,7 @@ def test_runs_a_workflow_waits_and_hands_over_output_and_files(sim, run_action, 
     saved = Path(files[0]) if Path(files[0]).is_absolute() else tmp_path / "workspace" / files[0]
     assert saved.is_file() and saved.stat().st_size > 0
     assert (tmp_path / "workspace" / "downloads" / task_id) in saved.parents
-    assert f"`{task_id}` | finished | 0 |" in done.summary
+    assert f"`{task_id}` | `finished` | 0 |" in done.summary
 
 
 @needs_run
