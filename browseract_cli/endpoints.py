@@ -196,16 +196,19 @@ def list_templates(client: ApiClient, page: int = 1, limit: int = 20, keyword: s
                  LIST_TEMPLATES)
 
 
-class Paged(NamedTuple):
-    """What a paged walk found: the items as they arrive, then the totals the API reported."""
+class Paged:
+    """A paged walk: ``pages`` yields each page's new items as the page arrives (``items`` the
+    items one by one); ``totals`` fills in as pages arrive: "total_count", "pages"."""
 
-    items: Iterator[Mapping[str, Any]]
-    totals: dict[str, int | None]  # filled in as pages arrive: "total_count", "pages"
+    def __init__(self, pages: Iterator[list[Mapping[str, Any]]], totals: dict[str, int | None]) -> None:
+        self.pages = pages
+        self.totals = totals
+        self.items: Iterator[Mapping[str, Any]] = (item for page in pages for item in page)
 
 
 def paginate(fetch: Callable[[int, int], Page], *, limit: int, first_page: int = 1,
              max_items: int | None = None) -> Paged:
-    """Walk pages from ``first_page``, yielding each item as its page arrives.
+    """Walk pages from ``first_page``, handing on each page as it arrives.
 
     Never loops forever and never yields an item twice, whatever the API's counts say: it stops
     at an empty page, at ``total_pages``, at a page that brought nothing new (a repeated page),
@@ -213,7 +216,7 @@ def paginate(fetch: Callable[[int, int], Page], *, limit: int, first_page: int =
     """
     totals: dict[str, int | None] = {"total_count": None, "pages": 0}
 
-    def walk() -> Iterator[Mapping[str, Any]]:
+    def walk() -> Iterator[list[Mapping[str, Any]]]:
         seen: set[str] = set()
         count = 0
         page = first_page
@@ -222,18 +225,21 @@ def paginate(fetch: Callable[[int, int], Page], *, limit: int, first_page: int =
             totals["pages"] = (totals["pages"] or 0) + 1
             if result.total_count is not None and result.total_count >= 0:
                 totals["total_count"] = result.total_count
-            fresh = 0
+            fresh = []
             for item in result.items:
                 key = as_id(item.get("id", item.get("templateId")))
                 if key is not None:
                     if key in seen:
                         continue
                     seen.add(key)
-                fresh += 1
+                fresh.append(item)
                 count += 1
-                yield item
                 if max_items is not None and count >= max_items:
-                    return
+                    break
+            if fresh:
+                yield fresh
+            if max_items is not None and count >= max_items:
+                return
             last = result.total_pages if (result.total_pages or 0) > 0 else None  # 0 or less: unknown
             if not fresh or (page >= last if last is not None else len(result.items) < limit):
                 return

@@ -136,3 +136,72 @@ def parse_duration(text: str, option: str) -> float:
 def _bad_duration(text: str, option: str) -> UsageError:
     return UsageError(f"invalid duration for {option}: {text[:40]!r}",
                       hint="use seconds (90, 2.5) or units d, h, m, s, ms: 30s, 10m, 1h30m, 1d")
+
+
+# --------------------------------------------------------------------------- values with completion
+
+TASK_STATES = ("created", "running", "pausing", "paused", "finished", "failed", "canceled", "unknown")
+OUTPUT_FORMATS = ("auto", "json", "jsonl", "csv", "raw")
+
+
+def complete_states(incomplete: str) -> list[str]:
+    """Shell completion of a state option (a comma list completes its last item)."""
+    head, _, last = incomplete.rpartition(",")
+    prefix = f"{head}," if head else ""
+    return [prefix + s for s in TASK_STATES if s.startswith(last.lower())]
+
+
+def complete_formats(incomplete: str) -> list[str]:
+    return [f for f in OUTPUT_FORMATS if f.startswith(incomplete.lower())]
+
+
+StatesHelp = ", ".join(TASK_STATES)
+Format = Annotated[str, typer.Option(
+    "--format", metavar="FMT", autocompletion=complete_formats,
+    help="How to print the output: auto, json, jsonl, csv or raw.")]
+
+
+def check_format(value: str) -> str:
+    fmt = value.strip().lower()
+    if fmt not in OUTPUT_FORMATS:
+        raise UsageError(f"--format {value[:20]!r} is not a format", hint=f"use one of: {', '.join(OUTPUT_FORMATS)}")
+    return fmt
+
+
+def check_state(value: str, option: str) -> str:
+    state = value.strip().lower()
+    if state not in TASK_STATES:
+        raise UsageError(f"{option} {value[:40]!r} is not a task state", hint=f"use one of: {StatesHelp}")
+    return state
+
+
+def check_id(value: str, what: str) -> str:
+    """A workflow or template ID: the task-ID rules (1-256 characters, no control characters)."""
+    try:
+        return check_task_id(value)
+    except UsageError as err:
+        raise UsageError(err.msg.replace("task ID", what), hint=err.hint) from None
+
+
+def parse_when(text: str, option: str, now_wall: float) -> str:
+    """``--since`` / ``--until``: a DURATION before now (``2h``, ``7d``), or an ISO 8601 date or
+    date-time (a date alone is its midnight UTC; a time without a zone is UTC); as UTC ISO 8601."""
+    from datetime import UTC, datetime, timedelta
+
+    value = text.strip()
+    try:
+        seconds = parse_duration(value, option)
+    except UsageError:
+        seconds = None
+    if seconds is not None:
+        when = datetime.fromtimestamp(now_wall, UTC) - timedelta(seconds=seconds)
+    else:
+        try:
+            when = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
+        except ValueError:
+            raise UsageError(f"invalid time for {option}: {value[:40]!r}",
+                             hint="use a duration before now (2h, 7d) or an ISO 8601 date or time "
+                                  "(2026-12-01, 2026-12-01T10:00:00Z)") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -295,6 +295,12 @@ class Output:
         self.stderr.write(text + "\n")
         self.stderr.flush()
 
+    def progress_line(self, text: str, *, final: bool = False) -> None:
+        """A line on stderr that the next one replaces (a terminal only: the caller checks
+        ``err_styled``); ``final`` keeps it."""
+        self.stderr.write("\r\x1b[2K" + text + ("\n" if final else ""))
+        self.stderr.flush()
+
     def warn(self, text: str) -> None:
         self.info(self._tag("warning:", "33") + " " + text)
 

@@ -14,9 +14,9 @@ from typing import Any, NamedTuple
 
 from browseract_cli import decode
 from browseract_cli.errors import LocalIOError
-from browseract_cli.exit_codes import ExitCode, worst
+from browseract_cli.exit_codes import ExitCode
 from browseract_cli.models import Task
-from browseract_cli.render import Mode, Output, error_json
+from browseract_cli.render import Mode, Output
 from browseract_cli.sanitize import clean
 
 # --------------------------------------------------------------------------- output
@@ -93,28 +93,30 @@ class TaskFiles(NamedTuple):
     exit_code: int
 
 
-def download_task(out: Output, transfer: Any, task: Task, root: Path, mode: str) -> TaskFiles:
-    """Every file of a finished task into ``root/TASK_ID/``, reported in ``mode``."""
+def download_task(out: Output, transfer: Any, task: Task, root: Path, mode: str, *,
+                  summary: bool = True) -> TaskFiles:
+    """Every file of a finished task into ``root/TASK_ID/``, reported in ``mode`` (with a
+    summary per task unless ``summary`` is false: `run --json` folds it into its result)."""
     from browseract_cli.downloads import FileRefused, FileResult, plan, task_folder
 
     task_id = task.id or ""
     planned = plan(task.files)
     if not planned:
         out.info(f"task {clean(task_id, 80)!r} has no files")
-        return _summary(out, task_id, [], mode)
+        return _summary(out, task_id, [], mode if summary else "")
     try:
         folder = task_folder(root, task_id)
     except FileRefused as refused:
         results = [FileResult(name, None, None, "failed", str(refused)) for _, name in planned]
         for result in results:
             _report_file(out, task_id, result, mode)
-        return _summary(out, task_id, results, mode)
+        return _summary(out, task_id, results, mode if summary else "")
     results = []
     for entry, name in planned:
         result = transfer.fetch(entry, folder, name)
         _report_file(out, task_id, result, mode)
         results.append(result)
-    return _summary(out, task_id, results, mode)
+    return _summary(out, task_id, results, mode if summary else "")
 
 
 def _report_file(out: Output, task_id: str, result: Any, mode: str) -> None:
@@ -137,12 +139,3 @@ def _summary(out: Output, task_id: str, results: Sequence[Any], mode: str) -> Ta
         out.info(f"{clean(task_id, 80)}: {counts['downloaded']} downloaded, {counts['skipped']} skipped, "
                  f"{counts['failed']} failed")
     return TaskFiles(counts["downloaded"], counts["skipped"], counts["failed"], int(code))
-
-
-def io_error_record(task_id: str, err: LocalIOError) -> dict[str, Any]:
-    return {"event": "result", "task_id": task_id, "downloaded": 0, "skipped": 0, "failed": 0,
-            "exit_code": int(err.exit_code), "error": error_json(err)}
-
-
-def worst_of(codes: Sequence[int]) -> int:
-    return int(worst(codes))

@@ -25,7 +25,15 @@ Poll = Callable[[str], TaskState]
 Details = Callable[[str], "Failure | None"]
 
 MAX_WORKERS = 8
-PAUSED_NOTE = "waiting for human input: a person must resume it (in the app or via resume-task)"
+
+
+def paused_note(task_id: str) -> str:
+    import shlex
+
+    from browseract_cli.sanitize import clean
+
+    return ("waiting for human input: once a person has done the step in the BrowserAct app, "
+            f"`browseract resume {shlex.quote(clean(task_id, 120))}` continues it")
 
 
 @dataclass(frozen=True)
@@ -185,7 +193,7 @@ class Watch:
                 self.report.notice(t, "unrecognised_status",
                                    "status not in this version's list: treated as 'unknown', still watching")
             if status == "paused":
-                self.report.notice(t, "paused", PAUSED_NOTE)
+                self.report.notice(t, "paused", paused_note(t.task_id))
         # A value outside the enum counts as `unknown` (contract), so `--until unknown` catches it.
         if status in self.opts.until or (not is_known(status) and "unknown" in self.opts.until):
             self._finish(t, ExitCode.OK)

@@ -106,34 +106,29 @@ _TASK_OUTCOMES = frozenset({0, 10, 11, 12, 13, 14, 124})
 
 
 def run_demo(app_ctx: AppContext) -> int:
-    """A simulator on a free loopback port and a real `watch` against it, explained.
+    """A simulator on a free loopback port; a real `run --wait` and a real `watch` against it, explained.
 
-    Nothing of the user's setup is read or changed: the watch gets its own settings (the
-    simulator's URL, a random per-run key, an empty temporary config dir) and never uses a proxy.
+    Nothing of the user's setup is read or changed: the commands get their own settings (the
+    simulator's URL, a random per-run key, an empty temporary config dir) and never use a proxy.
     The simulator shares the app's clock, so tests with a fake clock run the demo instantly.
     """
     import secrets
     import tempfile
 
-    from browseract_cli.commands.watch import run_watch
     from browseract_cli.errors import ApiError
-    from browseract_cli.exit_codes import MEANINGS, ExitCode
+    from browseract_cli.exit_codes import ExitCode
     from browseract_cli.simulator import SimServer
-    from browseract_cli.watcher import Tracked, WatchOptions
 
     out = app_ctx.out  # styling follows the user's terminal, NO_COLOR and --no-color
     key = "demo-" + secrets.token_hex(16)
     try:
-        server = SimServer("127.0.0.1", 0, api_key=key, clock=app_ctx.clock)
+        server = SimServer("127.0.0.1", 0, api_key=key, clock=app_ctx.clock, wall=app_ctx.wall)
     except OSError as exc:
         raise ApiError("network", f"cannot start the local simulator on 127.0.0.1: {exc.strerror or exc}",
                        hint="the demo needs a free loopback port") from None
-    ids = list(DEMO_WATCH)
-    width = max(map(len, ids))
-    tasks: list[Tracked] = []
-    with server, tempfile.TemporaryDirectory(prefix="browseract-demo-") as config_dir:
+    with server, tempfile.TemporaryDirectory(prefix="browseract-demo-") as scratch:
         env = {"BROWSERACT_BASE_URL": server.url, "BROWSERACT_API_KEY": key,
-               "BROWSERACT_CONFIG_DIR": config_dir}
+               "BROWSERACT_CONFIG_DIR": str(Path(scratch, "config"))}
         # The same output (streams and styling) as the user's command, with the demo's settings.
         demo_ctx = AppContext(env=env, stdin=app_ctx.stdin, clock=app_ctx.clock, wall=app_ctx.wall,
                               sleep=app_ctx.sleep, uniform=app_ctx.uniform, out=out)
@@ -141,18 +136,70 @@ def run_demo(app_ctx: AppContext) -> int:
         out.line(f"browseract demo: a simulated BrowserAct API is running at {server.url}")
         out.line("(on this machine only: no account, no API key, no network needed).")
         out.line("")
-        out.line("Now watching four demo tasks, exactly as this command would:")
-        out.line(f"  browseract watch --interval {DEMO_INTERVAL:g} --until paused {' '.join(ids)}")
-        for task_id, what in DEMO_WATCH.items():
-            out.line(f"  {task_id:<{width}}  {what}")
-        out.line("Each state change is printed as it happens; a failed poll is retried, not fatal.")
-        out.line("")
-        opts = WatchOptions(task_ids=ids, interval=DEMO_INTERVAL, timeout=DEMO_TIMEOUT,
-                            until=frozenset({"paused"}))
-        code = run_watch(opts, demo_ctx, "human", tasks_out=tasks, resumable=False)
+        code = _demo_run(demo_ctx, Path(scratch, "files"))
+        if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
+            out.info("demo stopped; its simulator is gone, so there is nothing to resume.")
+            return code
+        tasks, code = _demo_watch(demo_ctx)
     if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
         out.info("demo stopped; its simulator is gone, so there is nothing to resume.")
         return code
+    return _demo_explain(out, tasks, code)
+
+
+def _demo_run(app: AppContext, files: Path) -> int:
+    """Part 1: start demo-workflow with inputs, wait, print the decoded output, download the file."""
+    from browseract_cli import runs
+    from browseract_cli.render import Mode
+
+    out = app.out
+    out.line("1. Start a task and wait for its result, as this command does:")
+    out.line("  browseract run demo-workflow -i keyword=laptops -i max_items=3 \\")
+    out.line(f"      --wait --interval {DEMO_INTERVAL:g} -D \"$(mktemp -d)\"")
+    out.line("Progress goes to stderr; stdout gets only the task's output, decoded from the")
+    out.line("JSON text BrowserAct returns (pretty here, exact in a pipe):")
+    out.line("")
+    waiting = runs.Waiting(DEMO_INTERVAL, DEMO_TIMEOUT, 300.0, frozenset(), "auto", files)
+    opts = runs.RunOptions([("keyword", "laptops"), ("max_items", "3")], True, False, 0.0, waiting,
+                           Mode.HUMAN, {})
+    code = runs.run(app, runs.Target("workflow", "demo-workflow"), opts)
+    saved = sorted(p for p in files.rglob("*") if p.is_file())
+    out.line("")
+    if saved:
+        out.line("Its file was downloaded (to a temporary folder, removed at the end):")
+        out.line(f"  {saved[0]}")
+        for line in saved[0].read_text(encoding="utf-8", errors="replace").splitlines()[:4]:
+            out.line(f"  {line}")
+    out.line(f"`run --wait` exited {code}: 0 because the task finished (10 if it had failed).")
+    out.line("")
+    return code
+
+
+def _demo_watch(app: AppContext) -> tuple[list, int]:  # type: ignore[type-arg]
+    """Part 2: a real watch of four demo tasks with different endings."""
+    from browseract_cli.commands.watch import run_watch
+    from browseract_cli.watcher import Tracked, WatchOptions
+
+    out = app.out
+    ids = list(DEMO_WATCH)
+    width = max(map(len, ids))
+    out.line("2. Watch tasks until they are done, as this command does:")
+    out.line(f"  browseract watch --interval {DEMO_INTERVAL:g} --until paused \\")
+    out.line(f"      {' '.join(ids)}")
+    for task_id, what in DEMO_WATCH.items():
+        out.line(f"  {task_id:<{width}}  {what}")
+    out.line("Each state change is printed as it happens; a failed poll is retried, not fatal.")
+    out.line("")
+    tasks: list[Tracked] = []
+    opts = WatchOptions(task_ids=ids, interval=DEMO_INTERVAL, timeout=DEMO_TIMEOUT, until=frozenset({"paused"}))
+    code = run_watch(opts, app, "human", tasks_out=tasks, resumable=False)
+    return tasks, code
+
+
+def _demo_explain(out, tasks: list, code: int) -> int:  # type: ignore[no-untyped-def, type-arg]
+    from browseract_cli.exit_codes import MEANINGS
+
+    width = max(map(len, DEMO_WATCH))
     out.line("")
     out.line("What happened:")
     for t in tasks:
@@ -161,6 +208,8 @@ def run_demo(app_ctx: AppContext) -> int:
             note = "503/429 answers: missed polls, not the end"
         elif t.status == "paused" and t.exit_code == 0:
             note = "reached --until paused (else: waits on)"
+        elif t.failure is not None:
+            note = f"why: {t.failure.code} {t.failure.message}"
         out.line(f"  {t.task_id:<{width}}  {t.status or 'not seen':<8}  exit {t.exit_code:<3}  {note}".rstrip())
     out.line("")
     culprits = [t.task_id for t in tasks if t.exit_code == code]
@@ -172,11 +221,11 @@ def run_demo(app_ctx: AppContext) -> int:
     out.line("11 canceled, 124 --timeout expired (the task is not canceled), 66 not found,")
     out.line("77 API key rejected, 69/75/76 API unreachable, rate limited or answering")
     out.line("badly for longer than --max-outage, 130 Ctrl-C (`browseract --help` has all).")
-    out.line('In a script: browseract watch --timeout 30m "$TASK_ID" && next-step')
+    out.line('In a script: browseract run "$WORKFLOW_ID" --wait > result.json && next-step')
     if code not in _TASK_OUTCOMES:
         out.info("the demo could not complete: the local simulator did not answer as expected")
         return code
     out.line("")
     out.line("The demo itself exits 0. Next: `browseract simulate` keeps a simulator running;")
-    out.line("with a real key: `browseract config set-key`, then `browseract watch TASK_ID`.")
+    out.line("with a real key: `browseract config set-key`, then `browseract workflows list`.")
     return 0

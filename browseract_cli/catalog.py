@@ -1,0 +1,112 @@
+"""What `workflows`, `templates` and `regions` do: list, show, and the input template."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from browseract_cli import endpoints as ep
+from browseract_cli.exit_codes import ExitCode
+from browseract_cli.models import Template, Workflow
+from browseract_cli.render import Column, Mode
+from browseract_cli.sanitize import clean
+
+if TYPE_CHECKING:
+    from browseract_cli.context import AppContext
+
+
+def _view(kind: str, item: Mapping[str, Any]) -> Workflow:
+    return Workflow(item) if kind == "workflow" else Template(item)
+
+
+def list_record(kind: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON line of one workflow or template (the API's spellings put right)."""
+    if kind == "workflow":
+        w = Workflow(item)
+        return {"workflow_id": w.id, "name": w.name, "description": w.description,
+                "created_at": w.created_at, "published_at": w.published_at}
+    t = Template(item)
+    return {"template_id": t.id, "name": t.name, "description": t.description, "detail_url": t.detail_url}
+
+
+def _row(kind: str, item: Mapping[str, Any]) -> list[str | None]:
+    view = _view(kind, item)
+    description = clean(view.description or "", 60) or None
+    if kind == "workflow":
+        published = view.published_at
+        return [view.id, view.name, published.replace("T", " ").removesuffix("Z")[:16] if published else None,
+                description]
+    return [view.id, view.name, description]
+
+
+def run_list(app: AppContext, kind: str, mode: str, limit: int, every: bool, keyword: str | None = None) -> int:
+    with app.make_client() as client:
+        if kind == "workflow":
+            def fetch(page: int, n: int) -> Any:
+                return ep.list_workflows(client, page, n)
+            columns = [Column("WORKFLOW", key=True), Column("NAME"), Column("PUBLISHED"), Column("DESCRIPTION")]
+        else:
+            def fetch(page: int, n: int) -> Any:
+                return ep.list_templates(client, page, n, keyword=keyword or None)
+            columns = [Column("TEMPLATE", key=True), Column("NAME"), Column("DESCRIPTION")]
+        walk = ep.paginate(fetch, limit=ep.MAX_LIMIT if every else limit, max_items=None if every else limit)
+        shown = 0
+
+        def pages() -> Iterator[list[list[str | None]]]:
+            nonlocal shown
+            for items in walk.pages:
+                shown += len(items)
+                if mode == Mode.JSON:
+                    for item in items:
+                        app.out.json_line(list_record(kind, item))
+                elif mode == Mode.QUIET:
+                    app.out.quiet(clean(_view(kind, item).id or "", 256) for item in items)
+                else:
+                    yield [_row(kind, item) for item in items]
+
+        app.out.table(columns, pages())
+    total = walk.totals["total_count"]
+    if shown == 0:
+        app.out.info(f"no {kind}s" + (f" match {clean(keyword, 60)!r}" if keyword else ""))
+    elif total is not None and total > shown and not every:
+        app.out.info(f"showing {shown} of {total}; use --limit N (up to 500) or --all")
+    return ExitCode.OK
+
+
+def run_show(app: AppContext, kind: str, item_id: str, input_template: bool, as_json: bool) -> int:
+    with app.make_client() as client:
+        view = ep.get_workflow(client, item_id) if kind == "workflow" else ep.get_template(client, item_id)
+    inputs = view.inputs
+    if input_template:
+        app.out.line(json.dumps({name: "" for name, _ in inputs}, indent=2, ensure_ascii=False))
+        return ExitCode.OK
+    if as_json:
+        app.out.json_line({f"{kind}_id": view.id or item_id, "name": view.name, "description": view.description,
+                           "inputs": [{"name": name, "default_enabled": enabled} for name, enabled in inputs],
+                           kind: view.raw})
+        return ExitCode.OK
+    fields = [(kind.capitalize(), view.id or item_id), ("Name", view.name), ("Description", view.description)]
+    if isinstance(view, Template):
+        fields.append(("Details", view.detail_url))
+    fields += [("Published", view.published_at), ("Inputs", str(len(inputs)) if inputs else "none declared")]
+    app.out.record(fields)
+    for name, enabled in inputs:
+        app.out.line(f"  {clean(name, 200)}" + ("  (enabled by default)" if enabled else ""))
+    run = "run" if kind == "workflow" else "run-template"
+    example = " ".join(f"-i {name}=..." for name, _ in inputs[:3])
+    app.out.info(f"start it: browseract {run} {item_id} {example}".rstrip())
+    return ExitCode.OK
+
+
+def run_regions(app: AppContext, mode: str) -> int:
+    with app.make_client() as client:
+        regions = ep.get_regions(client)
+    if mode == Mode.JSON:
+        for region in regions:
+            app.out.json_line({"code": region.code, "name": region.name})
+    elif mode == Mode.QUIET:
+        app.out.quiet(clean(r.code or "", 40) for r in regions if r.code)
+    else:
+        app.out.table([Column("CODE", key=True), Column("NAME")], [[(r.code, r.name) for r in regions]])
+    return ExitCode.OK

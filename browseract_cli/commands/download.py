@@ -1,0 +1,116 @@
+"""`browseract download`: every file of finished tasks, into DIR/TASK_ID/, safely."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from browseract_cli.commands import command, epilog
+from browseract_cli.context import AppContext
+from browseract_cli.options import Interval, Json, Quiet, TaskIds, Timeout, Wait
+
+EPILOGS = {"download": epilog(
+    ("Examples:",
+     "  browseract download $TASK_ID                 # into ./TASK_ID/",
+     "  browseract download -D files/ id1 id2        # files/id1/..., files/id2/...",
+     "  browseract download --wait -D out/ $TASK_ID  # once the task has finished",
+     "  browseract list --status finished -q | browseract download -D out/ -"),
+    "Files are fetched from their pre-signed URLs without the API key, streamed to NAME.part and "
+    "renamed when complete; a file already there with the right size is skipped (--overwrite "
+    "fetches it again). Names are made safe: nothing is ever written outside DIR/TASK_ID/. stdout "
+    "lists the saved and skipped paths.",
+    "Exit: 0 every file saved or skipped (or the task has none), 20 some file could not be "
+    "downloaded, 74 a file or folder could not be written, 14 not finished yet (12 paused) unless "
+    "--wait, 124 --wait --timeout, 66 not found.",
+)}
+
+
+@command
+def download(
+    app: AppContext,
+    task_ids: TaskIds = None,
+    directory: Annotated[Path, typer.Option(
+        "--download-dir", "-D", metavar="DIR", help="Where to save: DIR/TASK_ID/NAME.")] = Path("."),
+    wait: Wait = False,
+    timeout: Timeout = "0",
+    interval: Interval = "5",
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Download files again even when they are already there.")] = False,
+    json_: Json = False,
+    quiet: Quiet = False,
+) -> int:
+    """Download every file of finished tasks into DIR/TASK_ID/."""
+    from browseract_cli.commands.tasks import _wait_options
+    from browseract_cli.options import parse_duration, read_task_ids
+    from browseract_cli.render import output_mode
+
+    mode = output_mode(json_, quiet)
+    waiting = _wait_options(app, wait, timeout, interval, parse_duration)
+    return run_download(app, read_task_ids(app, task_ids, "download"), directory, mode, waiting, overwrite)
+
+
+def run_download(app: AppContext, ids: list[str], root: Path, mode: str, waiting, overwrite: bool) -> int:  # type: ignore[no-untyped-def]
+    from browseract_cli import taskops
+    from browseract_cli.downloads import Transfer
+    from browseract_cli.endpoints import get_task
+    from browseract_cli.errors import ApiError
+    from browseract_cli.exit_codes import worst
+    from browseract_cli.results import download_task
+
+    codes = []
+    progress = _progress_bar(app) if mode == "human" else None
+    transfer = Transfer(overwrite=overwrite, clock=app.clock, progress=progress)
+    try:
+        with app.make_client() as client:
+            if waiting is not None:
+                codes.append(_wait(app, client, ids, waiting))
+            for task_id in ids:
+                try:
+                    task = get_task(client, task_id)  # fresh: pre-signed URLs expire
+                except ApiError as err:
+                    app.out.error(err, task_id)
+                    codes.append(int(err.exit_code))
+                    continue
+                finished, code = taskops.finished_or_code(app.out, task)
+                if finished is None:
+                    codes.append(code)
+                    continue
+                codes.append(download_task(app.out, transfer, finished, root, mode).exit_code)
+    finally:
+        transfer.close()
+    return int(worst(codes))
+
+
+def _wait(app: AppContext, client, ids: list[str], waiting) -> int:  # type: ignore[no-untyped-def]
+    from browseract_cli import taskops
+
+    code = taskops.wait_until_done(app, client, ids, waiting.timeout, waiting.interval,
+                                   until=frozenset({"finished", "failed", "canceled"}))
+    return code if code in (124, 130, 143) or code >= 65 else 0
+
+
+def _progress_bar(app: AppContext):  # type: ignore[no-untyped-def]
+    """A one-line progress display on a terminal (stderr); None elsewhere."""
+    if not app.out.err_styled:
+        return None
+    import time
+
+    state = {"last": 0.0}
+
+    def show(name: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - state["last"] < 0.1 and (total is None or done < total):
+            return
+        state["last"] = now
+        from browseract_cli.sanitize import clean
+
+        width = 24
+        if total:
+            filled = int(width * min(done, total) / total)
+            bar = "#" * filled + "-" * (width - filled)
+            text = f"{clean(name, 30)} [{bar}] {100 * done // total:3d}% {done // 1024} KiB"
+        else:
+            text = f"{clean(name, 30)} {done // 1024} KiB"
+        app.out.progress_line(text, final=bool(total and done >= total))
+
+    return show
