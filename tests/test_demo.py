@@ -41,7 +41,8 @@ def test_demo_runs_and_explains(cli, clock, hostile_setup: Path):
     out = run.stdout
     # The intro: what runs and what is watched.
     assert "simulated BrowserAct API is running at http://127.0.0.1:" in out
-    assert "browseract watch --interval 1 --until paused demo-finished demo-failed demo-flaky demo-paused" in out
+    assert ("browseract watch --interval 1 --until paused \\\n"
+            "      demo-finished demo-failed demo-flaky demo-paused") in out
     # The real watch (plain lines off a terminal), including the transient errors on stderr.
     assert re.search(r"^\S+Z demo-failed failed \(was running", out, re.M)
     assert re.search(r"^\S+Z demo-paused paused \(was pausing", out, re.M)

@@ -302,3 +302,14 @@ def live_table_rows(screen: str) -> list[str]:
     lines = screen.rstrip("\n").splitlines()
     start = max(i for i, line in enumerate(lines) if line.startswith("TASK"))
     return lines[start:]
+
+
+def test_demo_on_an_80_column_terminal_fits_80_columns(on_terminal, clock, monkeypatch) -> None:
+    """Issue 10 item 23: every line of the demo, its own text and the watch it runs."""
+    monkeypatch.delenv("BROWSERACT_API_KEY")
+    code, out, err = on_terminal("demo", clock=clock, base_url="https://unused.invalid", columns=80)
+    assert code == 0, err
+    lines = [line for text in (out, err) for line in ESC.sub("", text.replace("\r", "")).split("\n")]
+    too_long = [line for line in lines if len(line) > 80]
+    assert not too_long, too_long
+    assert "The demo itself exits 0" in out

@@ -97,7 +97,7 @@ DEMO_WATCH: dict[str, str] = {
     "demo-finished": "runs for a few seconds, then finishes",
     "demo-failed": "runs, then fails",
     "demo-flaky": "finishes, but the API answers 503 and 429 along the way",
-    "demo-paused": "stops at 'paused', waiting for a person (the goal here: --until paused)",
+    "demo-paused": "stops at paused, waiting for a person (here: --until paused)",
 }
 DEMO_INTERVAL = 1.0
 DEMO_TIMEOUT = 30.0
@@ -142,7 +142,8 @@ def run_demo(app_ctx: AppContext) -> int:
         out.line("(on this machine only: no account, no API key, no network needed).")
         out.line("")
         out.line("Now watching four demo tasks, exactly as this command would:")
-        out.line(f"  browseract watch --interval {DEMO_INTERVAL:g} --until paused {' '.join(ids)}")
+        out.line(f"  browseract watch --interval {DEMO_INTERVAL:g} --until paused \\")  # 80 columns
+        out.line(f"      {' '.join(ids)}")
         for task_id, what in DEMO_WATCH.items():
             out.line(f"  {task_id:<{width}}  {what}")
         out.line("Each state change is printed as it happens; a failed poll is retried, not fatal.")
