@@ -41,6 +41,7 @@ class BaseReporter:
         self.out = out
         self.wall = wall
         self.resumable = True  # False for `demo`: its simulator is gone once it stops
+        self._hints_shown: set[str] = set()  # one hint per situation, not one per task
 
     def status(self, t: Tracked, previous: str | None, elapsed: float) -> None: ...
     def retry(self, t: Tracked, err: ApiError, next_in: float) -> None: ...
@@ -48,6 +49,20 @@ class BaseReporter:
     def heartbeat(self, tasks: Sequence[Tracked], now: float) -> None: ...
     def result(self, t: Tracked, elapsed: float) -> None: ...
     def tick(self, tasks: Sequence[Tracked], now: float) -> None: ...
+
+    def _error(self, t: Tracked) -> None:
+        """The task's error on stderr; its hint only the first time (one hint per situation)."""
+        err = t.error
+        if err is None:
+            return
+        hint = err.hint
+        if hint in self._hints_shown:
+            err.hint = ""  # for this line only
+        self._hints_shown.add(hint)
+        try:
+            self.out.error(err, t.task_id)
+        finally:
+            err.hint = hint
 
     def close(self, tasks: Sequence[Tracked], code: int, interrupted: bool) -> None:
         timed_out = [t for t in tasks if t.exit_code == 124]
@@ -95,7 +110,7 @@ class QuietReporter(BaseReporter):
 
     def result(self, t: Tracked, elapsed: float) -> None:
         if t.error is not None:
-            self.out.error(t.error, t.task_id)
+            self._error(t)
         word = shown_status(t)
         self.out.line(f"{t.task_id}\t{word}" if self.several else word)
 
@@ -127,7 +142,7 @@ class PlainReporter(BaseReporter):
 
     def result(self, t: Tracked, elapsed: float) -> None:
         if t.error is not None:
-            self.out.error(t.error, t.task_id)
+            self._error(t)
         self.out.line(f"{self._stamp()} {clean(t.task_id, 120)} {shown_status(t)}: exit {t.exit_code} "
                       f"(elapsed {duration(elapsed)}, {_count(t.polls, 'poll')})")
 
@@ -168,7 +183,6 @@ class LiveReporter(PlainReporter):
         self._built_at = -math.inf
         self._drawn_at = -math.inf
         self._built_size: tuple[int, int] | None = None
-        self._hints: set[str] = set()
         out.stdout.write(HIDE_CURSOR)
         out.stdout.flush()
 
@@ -202,8 +216,8 @@ class LiveReporter(PlainReporter):
             return
         self._later(self.out.stderr, ("error:", "bold red"), (f" {error_text(t.error, t.task_id)}", ""))
         hint = t.error.hint
-        if hint and hint not in self._hints:  # one hint per situation, not one per task
-            self._hints.add(hint)
+        if hint and hint not in self._hints_shown:
+            self._hints_shown.add(hint)
             self._later(self.out.stderr, ("hint:", "dim"), (f" {hint}", ""))
 
     # -- the table --------------------------------------------------------------------------
