@@ -1,3 +1,3 @@
 """browseract: command-line client for BrowserAct's task API."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

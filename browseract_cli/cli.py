@@ -113,6 +113,7 @@ def _hoist_global_options(group: LazyGroup, ctx: typer.Context, args: list[str])
     if at >= len(args) or args[at] not in COMMANDS:
         return args
     cmd = group.get_command(ctx, args[at])
+    own = _option_arity(cmd)
     moved: list[str] = []
     kept: list[str] = []
     rest = args[at + 1:]
@@ -120,7 +121,6 @@ def _hoist_global_options(group: LazyGroup, ctx: typer.Context, args: list[str])
     while i < len(rest):
         word = rest[i]
         name, has_value, _ = word.partition("=")
-        own = _option_arity(cmd)
         if word == "--":
             kept.extend(rest[i:])
             break
@@ -140,8 +140,8 @@ def _hoist_global_options(group: LazyGroup, ctx: typer.Context, args: list[str])
         else:
             kept.append(word)
             sub = cmd.get_command(ctx, word) if isinstance(cmd, Group) and not word.startswith("-") else None
-            if sub is not None:
-                cmd = sub  # `config get ...`: from here on, the subcommand's options count
+            if sub is not None:  # `config get ...`: from here on, the subcommand's options count
+                cmd, own = sub, _option_arity(sub)
         i += 1
     return [*args[:at], *moved, args[at], *kept]
 

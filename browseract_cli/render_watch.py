@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ class BaseReporter:
         self.out = out
         self.wall = wall
         self.resumable = True  # False for `demo`: its simulator is gone once it stops
+        self._hints_shown: set[str] = set()  # one hint per situation, not one per task
 
     def status(self, t: Tracked, previous: str | None, elapsed: float) -> None: ...
     def retry(self, t: Tracked, err: ApiError, next_in: float) -> None: ...
@@ -47,6 +49,20 @@ class BaseReporter:
     def heartbeat(self, tasks: Sequence[Tracked], now: float) -> None: ...
     def result(self, t: Tracked, elapsed: float) -> None: ...
     def tick(self, tasks: Sequence[Tracked], now: float) -> None: ...
+
+    def _error(self, t: Tracked) -> None:
+        """The task's error on stderr; its hint only the first time (one hint per situation)."""
+        err = t.error
+        if err is None:
+            return
+        hint = err.hint
+        if hint in self._hints_shown:
+            err.hint = ""  # for this line only
+        self._hints_shown.add(hint)
+        try:
+            self.out.error(err, t.task_id)
+        finally:
+            err.hint = hint
 
     def close(self, tasks: Sequence[Tracked], code: int, interrupted: bool) -> None:
         timed_out = [t for t in tasks if t.exit_code == 124]
@@ -122,7 +138,7 @@ class QuietReporter(BaseReporter):
 
     def result(self, t: Tracked, elapsed: float) -> None:
         if t.error is not None:
-            self.out.error(t.error, t.task_id)
+            self._error(t)
         word = shown_status(t)
         self.out.line(f"{t.task_id}\t{word}" if self.several else word)
 
@@ -154,7 +170,7 @@ class PlainReporter(BaseReporter):
 
     def result(self, t: Tracked, elapsed: float) -> None:
         if t.error is not None:
-            self.out.error(t.error, t.task_id)
+            self._error(t)
         why = f" {failure_text(t)}" if t.failure is not None else ""
         self.out.line(f"{self._stamp()} {clean(t.task_id, 120)} {shown_status(t)}: exit {t.exit_code} "
                       f"(elapsed {duration(elapsed)}, {_count(t.polls, 'poll')}){why}")
@@ -166,98 +182,116 @@ class PlainReporter(BaseReporter):
 
 
 class LiveReporter(PlainReporter):
-    """On a terminal: a live rich table updating in place, state changes as permanent lines."""
+    """On a terminal: a table redrawn in place below the permanent lines (state changes on
+    stdout; missed polls, notices and errors on stderr) and a summary table at the end.
 
-    def __init__(self, out: Output, wall: Callable[[], float], clock: Callable[[], float]) -> None:
+    The table is rebuilt only when something changed or a shown timer ticked over (once a
+    second), at most ``1 / MIN_GAP`` times a second, from the watch loop's idle time, and with no
+    more rows than the screen has: the display never takes the time of a poll, however many tasks
+    there are. Lines wait in ``pending`` for the next redraw, at most about a second even when
+    polls leave no idle time.
+    """
+
+    MIN_GAP = 0.25  # seconds between two rebuilds of the table
+    TIMER_STEP = 1.0  # the table shows whole seconds
+
+    def __init__(self, out: Output, wall: Callable[[], float], clock: Callable[[], float],
+                 size: Callable[[], tuple[int, int]] | None = None) -> None:
         super().__init__(out, wall)
-        from rich.live import Live
+        from browseract_cli.live import HIDE_CURSOR, Region, terminal_size
 
         self.clock = clock
-        self.tasks: Sequence[Tracked] = ()
         self.start = clock()
-        self.live = Live(_LiveTable(self), console=out.console(), refresh_per_second=4, transient=True,
-                         redirect_stdout=False, redirect_stderr=False)
-        self.live.start()
+        self.size = size or (lambda: terminal_size(out.stdout))
+        self.region = Region(out.stdout)
+        self.tasks: Sequence[Tracked] = ()
+        self.pending: list[tuple[Any, str]] = []
+        self.frame: list[Any] = []
+        self.renders = 0  # how many times the table was rebuilt (tests read it)
+        self._dirty = True
+        self._built_at = -math.inf
+        self._drawn_at = -math.inf
+        self._built_size: tuple[int, int] | None = None
+        out.stdout.write(HIDE_CURSOR)
+        out.stdout.flush()
 
-    def _print(self, text: Any) -> None:
-        self.live.console.print(text)
+    # -- events: permanent lines, shown at the next redraw ----------------------------------
+
+    def _later(self, stream: Any, *pieces: tuple[str, str]) -> None:
+        """A permanent line, as (text, style) pieces: word-wrapped at the next redraw's width."""
+        self.pending.append((stream, pieces))
+        self._dirty = True
+        if self.tasks and self.clock() - self._drawn_at >= self.TIMER_STEP:
+            self.tick(self.tasks, self.clock())  # polls leave no idle time: do not fall behind
 
     def status(self, t: Tracked, previous: str | None, elapsed: float) -> None:
-        from rich.text import Text
-
-        line = Text(f"{time.strftime('%H:%M:%S')} ")
-        line.append(clean(t.task_id, 120))
-        line.append(" ")
-        line.append(shown_status(t), style=STATUS_STYLE.get(t.status or "", ""))
-        line.append(f"  (was {clean(previous, 80)})" if previous else "", style="dim")
-        self._print(line)
+        self._later(self.out.stdout, (f"{time.strftime('%H:%M:%S')} {clean(t.task_id, 256)} ", ""),
+                    (shown_status(t), STATUS_STYLE.get(t.status or "", "")),
+                    (f"  (was {clean(previous, 80)})" if previous else "", "dim"))
 
     def retry(self, t: Tracked, err: ApiError, next_in: float) -> None:
-        from rich.text import Text
-
-        self._print(Text(f"{time.strftime('%H:%M:%S')} {clean(t.task_id, 120)} missed poll: "
-                         f"{error_text(err)}; next in {next_in:.1f}s", style="yellow"))
+        self._later(self.out.stderr, (f"{time.strftime('%H:%M:%S')} {clean(t.task_id, 256)} missed poll: "
+                                      f"{error_text(err)}; next in {next_in:.1f}s", "yellow"))
 
     def notice(self, t: Tracked, kind: str, text: str) -> None:
-        from rich.text import Text
-
-        self._print(Text(f"{time.strftime('%H:%M:%S')} {clean(t.task_id, 120)} {text}", style="magenta"))
+        self._later(self.out.stderr, (f"{time.strftime('%H:%M:%S')} {clean(t.task_id, 256)} {text}", "magenta"))
 
     def heartbeat(self, tasks: Sequence[Tracked], now: float) -> None:
         pass  # the live table shows time in state
 
+    def result(self, t: Tracked, elapsed: float) -> None:
+        if t.failure is not None:
+            self._later(self.out.stderr, (f"{clean(t.task_id, 256)} {failure_text(t)}", "red"))
+        if t.error is None:
+            self._dirty = True
+            return
+        self._later(self.out.stderr, ("error:", "bold red"), (f" {error_text(t.error, t.task_id)}", ""))
+        hint = t.error.hint
+        if hint and hint not in self._hints_shown:
+            self._hints_shown.add(hint)
+            self._later(self.out.stderr, ("hint:", "dim"), (f" {hint}", ""))
+
+    # -- the table --------------------------------------------------------------------------
+
     def tick(self, tasks: Sequence[Tracked], now: float) -> None:
         self.tasks = tasks
-        self.live.refresh()
+        size = self.size()
+        resized = size != self._built_size
+        if not resized and now - self._drawn_at < self.MIN_GAP:
+            return  # a bounded rate, whatever happens
+        changed = resized or self.pending
+        if resized or self._dirty or now - self._built_at >= self.TIMER_STEP:
+            from browseract_cli.live import live_table
 
-    def result(self, t: Tracked, elapsed: float) -> None:
-        if t.error is not None:
-            self.live.console.print(f"error: {error_text(t.error, t.task_id)}", markup=False, style="red")
-        if t.failure is not None:
-            self.live.console.print(f"{clean(t.task_id, 120)} {failure_text(t)}", markup=False, style="red")
+            frame = live_table(tasks, now, self.start, size)
+            self._built_at, self._built_size, self._dirty = now, size, False
+            self.renders += 1
+            changed = changed or frame != self.frame
+            self.frame = frame
+        if changed:  # only what changed is written: an unchanged table costs no bytes
+            self.region.draw(self.frame, size[0], self._permanent(size[0]))
+            self._drawn_at = now
+
+    def _permanent(self, width: int) -> list[tuple[Any, str]]:
+        from browseract_cli.live import wrap
+
+        lines = [(stream, line) for stream, pieces in self.pending for line in wrap(pieces, width - 1)]
+        self.pending = []
+        return lines
 
     def close(self, tasks: Sequence[Tracked], code: int, interrupted: bool) -> None:
-        self.live.stop()  # restores the cursor
-        from rich.table import Table
-        from rich.text import Text
+        from browseract_cli.live import SHOW_CURSOR, paint, summary_table
 
-        # The summary goes on its own line: as the table's title it would wrap at the table's width.
-        self.out.console().print(Text(summary_line(tasks, code), style="bold"))
-        table = Table(box=None, header_style="bold")
-        for column in ("TASK", "STATUS", "EXIT", "ELAPSED", "POLLS"):
-            table.add_column(column)
-        for t in tasks:
-            table.add_row(Text(clean(t.task_id, 120)),
-                          Text(shown_status(t), style=STATUS_STYLE.get(t.status or "", "")),
-                          str(t.exit_code), duration((t.ended_at or self.clock()) - self.start), str(t.polls))
-        self.out.console().print(table)
+        width = self.size()[0]
+        try:
+            self.region.draw([], width, self._permanent(width))  # the table goes, nothing stays behind
+        finally:
+            self.out.stdout.write(SHOW_CURSOR)
+            self.out.stdout.flush()
+        self.out.line(paint(summary_line(tasks, code), "bold"))
+        for line in summary_table(tasks, self.clock(), self.start, width):
+            self.out.line(line.text)
         BaseReporter.close(self, tasks, code, interrupted)
-
-
-class _LiveTable:
-    """Re-rendered by rich on every refresh, so the timers move between polls."""
-
-    def __init__(self, reporter: LiveReporter) -> None:
-        self.r = reporter
-
-    def __rich__(self) -> Any:
-        from rich.table import Table
-        from rich.text import Text
-
-        now = self.r.clock()
-        table = Table(box=None, header_style="bold", pad_edge=False)
-        for column in ("TASK", "STATUS", "IN STATE", "ELAPSED", "LAST CHECKED"):
-            table.add_column(column)
-        for t in self.r.tasks:
-            state = Text(shown_status(t), style=STATUS_STYLE.get(t.status or "", ""))
-            if t.status == "paused":
-                state.append(" (needs a person)", style="dim")
-            checked = time.strftime("%H:%M:%S", time.localtime(t.last_checked)) if t.last_checked else "-"
-            end = t.ended_at if t.ended_at is not None else now
-            table.add_row(Text(clean(t.task_id, 80)), state,
-                          duration(end - t.since) if t.status else "-",
-                          duration(end - self.r.start), checked)
-        return table
 
 
 def summary_line(tasks: Sequence[Tracked], code: int) -> str:

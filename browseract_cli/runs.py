@@ -106,7 +106,9 @@ def _check_callback(url: str, option: str) -> str:
 # --------------------------------------------------------------------------- the run
 
 
-def run(app: AppContext, target: Target, opts: RunOptions) -> int:
+def run(app: AppContext, target: Target, opts: RunOptions, *, resumable: bool = True) -> int:
+    """Start the task (and under --wait, see it through); the exit code. ``resumable=False``
+    (`demo`) leaves out how to resume watching after Ctrl-C."""
     try:
         client = app.make_client()
     except ConfigError as err:
@@ -125,7 +127,7 @@ def run(app: AppContext, target: Target, opts: RunOptions) -> int:
         _announce(app, target, created, opts)
         if opts.waiting is None:
             return ExitCode.OK
-        return _wait_for_result(app, client, created.id or "", opts)
+        return _wait_for_result(app, client, created.id or "", opts, resumable)
 
 
 def _failed_to_start(app: AppContext, opts: RunOptions, err: BrowseractError) -> None:
@@ -199,7 +201,8 @@ def _announce(app: AppContext, target: Target, created: Created, opts: RunOption
 # --------------------------------------------------------------------------- --wait
 
 
-def _wait_for_result(app: AppContext, client: ApiClient, task_id: str, opts: RunOptions) -> int:
+def _wait_for_result(app: AppContext, client: ApiClient, task_id: str, opts: RunOptions,
+                     resumable: bool) -> int:
     from browseract_cli.commands.watch import run_watch
     from browseract_cli.render_watch import BaseReporter, JsonReporter
     from browseract_cli.watcher import Tracked, WatchOptions
@@ -216,7 +219,7 @@ def _wait_for_result(app: AppContext, client: ApiClient, task_id: str, opts: Run
     watch_opts = WatchOptions(task_ids=[task_id], interval=waiting.interval, timeout=waiting.timeout,
                               until=waiting.until, max_outage=waiting.max_outage)
     code = run_watch(watch_opts, app, Mode.HUMAN, client=client, out=progress, reporter=reporter,
-                     tasks_out=tracked)
+                     tasks_out=tracked, resumable=resumable)
     t = tracked[0]
     task, codes, files = None, [code], None
     if t.status == "finished" and t.exit_code == 0:

@@ -470,3 +470,13 @@ def test_config_show_lines_up_and_does_not_nest_brackets(cli, isolate_env: Path,
     assert str(cfg / "config.toml") in rows["file"]
     assert all(line.count("[") <= 1 for line in lines), run.stdout
     assert "env BROWSERACT_BASE_URL" in rows["base-url"]
+
+
+def test_watch_off_a_terminal_gives_a_rejected_keys_hint_once(cli, make_sim, clock) -> None:
+    sim = make_sim({t: [{"http": 401, "code": 401, "msg": "Invalid authorization"}] for t in ("a", "b", "c")},
+                   clock=clock)
+    for mode in ([], ["-q"]):
+        run = cli("watch", *mode, "a", "b", "c", expect=77, base_url=sim.url, clock=clock)
+        assert run.stderr.count("error: ") == 3
+        assert len(hint_lines(run.stderr)) == 1, run.stderr
+        assert "the key from env BROWSERACT_API_KEY was rejected" in hint_lines(run.stderr)[0]

@@ -24,7 +24,7 @@ workflows_app = _group("workflows", "List your workflows, and show the inputs on
     "  browseract workflows list",
     "  browseract workflows show $WORKFLOW_ID",
     "  browseract workflows show $WORKFLOW_ID --input-template > inputs.json"))
-templates_app = _group("templates", "List BrowserAct's workflow templates, and show the inputs one declares.", (
+templates_app = _group("templates", "List the workflow templates of BrowserAct, and show the inputs one declares.", (
     "  browseract templates list amazon",
     "  browseract templates show $TEMPLATE_ID --input-template > inputs.json"))
 
@@ -82,7 +82,7 @@ def templates_list(app: AppContext,
                        metavar="[KEYWORD]", show_default=False,
                        help="Only templates whose name or description matches it.")] = None,
                    limit: Limit = 20, all_: All = False, json_: Json = False, quiet: Quiet = False) -> int:
-    """List BrowserAct's workflow templates, optionally matching a keyword."""
+    """List the workflow templates of BrowserAct, optionally matching a keyword."""
     from browseract_cli import catalog
     from browseract_cli.render import output_mode
 

@@ -12,7 +12,7 @@ from browseract_cli.options import Interval, Json, Quiet, TaskIds, Timeout, Wait
 EPILOGS = {"download": epilog(
     ("Examples:",
      "  browseract download $TASK_ID                 # into ./TASK_ID/",
-     "  browseract download -D files/ id1 id2        # files/id1/..., files/id2/...",
+     "  browseract download -D files/ id1 id2        # files/id1/, files/id2/",
      "  browseract download --wait -D out/ $TASK_ID  # once the task has finished",
      "  browseract list --status finished -q | browseract download -D out/ -"),
     "Files are fetched from their pre-signed URLs without the API key, streamed to NAME.part and "

@@ -16,14 +16,14 @@ EPILOGS = {
          "  TASK=$(browseract run $WORKFLOW_ID -i keyword=laptops)",
          "  browseract run $WORKFLOW_ID -i keyword=laptops --wait > result.json",
          "  browseract run $WORKFLOW_ID --input-file inputs.json --wait -D files/",
-         "  browseract run $WORKFLOW_ID -i max_items=10 --dry-run   # the request, not sent",
+         "  browseract run $WORKFLOW_ID -i max_items=10 --dry-run   # nothing is sent",
          "  browseract workflows show $WORKFLOW_ID --input-template > inputs.json"),
-        "Inputs are checked against the workflow's declared inputs before anything starts (exit 65, "
+        "Inputs are checked against the inputs the workflow declares before anything starts (exit 65, "
         "nothing created). A start is never sent twice once it may have reached the API: when that "
         "fails, the task may exist, and the message says how to find it.",
         "Exit: without --wait, 0 started; with --wait, the outcome as `watch` gives it (0 finished, 10 "
         "failed, 11 canceled, 124 --timeout, ...) and 20 when -D could not save every file; 65 bad "
-        "input, 66 unknown workflow, 75 the account's concurrent-task limit (see --wait-for-slot).",
+        "input, 66 unknown workflow, 75 the concurrent-task limit of the account (see --wait-for-slot).",
     ),
     "run-template": epilog(
         ("Examples:",
@@ -31,8 +31,8 @@ EPILOGS = {
          "  browseract run-template $TEMPLATE_ID --region UK -i url=... --wait",
          "  browseract templates show $TEMPLATE_ID --input-template > inputs.json",
          "  browseract regions                              # the region codes"),
-        "Everything works as in `browseract run`, with a template of BrowserAct's instead of one of "
-        "your workflows, and --region for the proxy's country.",
+        "Everything works as in `browseract run`, with a BrowserAct template instead of one of your "
+        "workflows, and --region for the country of the proxy.",
     ),
 }
 
@@ -41,7 +41,8 @@ Inputs = Annotated[list[str] | None, typer.Option(
     help="An input of the task; repeatable. The value is sent as given (no @file).")]
 InputFile = Annotated[str | None, typer.Option(
     "--input-file", metavar="FILE", show_default=False,
-    help="Inputs from a JSON file (- reads stdin): {name: value}, or the API's list of {name, value}.")]
+    help="Inputs from a JSON file (- reads stdin): an object of names and values, or a list of "
+         "name/value objects as the API takes them.")]
 CallbackUrl = Annotated[str | None, typer.Option(
     "--callback-url", metavar="URL", show_default=False,
     help="BrowserAct POSTs the task to this URL when it ends.")]
@@ -54,7 +55,7 @@ DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Check, then print the request body that would be sent; start nothing.")]
 WaitForSlot = Annotated[str | None, typer.Option(
     "--wait-for-slot", metavar="DURATION", show_default=False,
-    help="At the account's concurrent-task limit, keep trying this long before exit 75.")]
+    help="At the concurrent-task limit of the account, keep trying this long before exit 75.")]
 Interval = Annotated[str | None, typer.Option(
     "--interval", metavar="SECONDS", show_default=False, help="With --wait: time between polls (default 5).")]
 Timeout = Annotated[str | None, typer.Option(
@@ -71,7 +72,7 @@ OutputFormat = Annotated[str | None, typer.Option(
     help="With --wait: how to print the output: auto, json, jsonl, csv or raw.")]
 DownloadDir = Annotated[Path | None, typer.Option(
     "--download-dir", "-D", metavar="DIR", show_default=False,
-    help="With --wait: also download the task's files into DIR/TASK_ID/.")]
+    help="With --wait: also download the files of the task into DIR/TASK_ID/.")]
 
 
 @command
@@ -82,10 +83,10 @@ def run(
     inputs: Inputs = None,
     input_file: InputFile = None,
     save_browser_data: Annotated[bool, typer.Option(
-        "--save-browser-data", help="Keep the browser's data (cookies, logins) in a new profile.")] = False,
+        "--save-browser-data", help="Keep the data of the browser (cookies, logins) in a new profile.")] = False,
     browser_profile: Annotated[str | None, typer.Option(
         "--browser-profile", metavar="ID", show_default=False,
-        help="Start with the browser data of this profile (BrowserAct's profile_id).")] = None,
+        help="Start with the browser data of this profile (the profile_id of BrowserAct).")] = None,
     callback_url: CallbackUrl = None,
     status_callback_url: StatusCallbackUrl = None,
     no_validate: NoValidate = False,
@@ -119,11 +120,11 @@ def run(
 @command
 def run_template(
     app: AppContext,
-    template_id: Annotated[str, typer.Argument(metavar="TEMPLATE_ID", help="One of BrowserAct's templates.",
+    template_id: Annotated[str, typer.Argument(metavar="TEMPLATE_ID", help="A BrowserAct template.",
                                                show_default=False)],
     region: Annotated[str | None, typer.Option(
         "--region", metavar="CODE", show_default=False,
-        help="Where the browser's proxy is (a code of `browseract regions`, e.g. US, UK, DE).")] = None,
+        help="Where the proxy of the browser is: a code of `browseract regions`, e.g. US, UK, DE.")] = None,
     inputs: Inputs = None,
     input_file: InputFile = None,
     callback_url: CallbackUrl = None,
@@ -141,7 +142,7 @@ def run_template(
     json_: Json = False,
     quiet: Quiet = False,
 ) -> int:
-    """Start a task from one of BrowserAct's templates; with --wait, wait and print its output."""
+    """Start a task from a BrowserAct template; with --wait, wait and print its output."""
     from browseract_cli import runs
     from browseract_cli.errors import UsageError
     from browseract_cli.options import check_id

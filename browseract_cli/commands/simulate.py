@@ -97,7 +97,7 @@ DEMO_WATCH: dict[str, str] = {
     "demo-finished": "runs for a few seconds, then finishes",
     "demo-failed": "runs, then fails",
     "demo-flaky": "finishes, but the API answers 503 and 429 along the way",
-    "demo-paused": "stops at 'paused', waiting for a person (the goal here: --until paused)",
+    "demo-paused": "stops at paused, waiting for a person (here: --until paused)",
 }
 DEMO_INTERVAL = 1.0
 DEMO_TIMEOUT = 30.0
@@ -162,7 +162,7 @@ def _demo_run(app: AppContext, files: Path) -> int:
     waiting = runs.Waiting(DEMO_INTERVAL, DEMO_TIMEOUT, 300.0, frozenset(), "auto", files)
     opts = runs.RunOptions([("keyword", "laptops"), ("max_items", "3")], True, False, 0.0, waiting,
                            Mode.HUMAN, {})
-    code = runs.run(app, runs.Target("workflow", "demo-workflow"), opts)
+    code = runs.run(app, runs.Target("workflow", "demo-workflow"), opts, resumable=False)
     saved = sorted(p for p in files.rglob("*") if p.is_file())
     out.line("")
     if saved:

@@ -133,7 +133,7 @@ def output(
     timeout: Timeout = "0",
     interval: Interval = "5",
 ) -> int:
-    """Print a finished task's output, decoded (the JSON that BrowserAct returns as text)."""
+    """Print the output of a finished task, decoded (BrowserAct returns it as JSON text)."""
     from browseract_cli.options import check_format, parse_duration, read_task_ids
     from browseract_cli.results import write_output
 
