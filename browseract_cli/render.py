@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import IO, Any, NamedTuple
 
 from browseract_cli.errors import ApiError, BrowseractError, OutputError, UsageError
-from browseract_cli.sanitize import clean, clean_together, escape_undecodable
+from browseract_cli.sanitize import clean, clean_together, escape_undecodable, quote_id
 
 STATUS_STYLE = {
     "finished": "bold green",
@@ -221,12 +221,12 @@ def error_json(err: BrowseractError) -> dict[str, Any]:
 
 def error_text(err: BrowseractError, subject: str | None = None) -> str:
     """One line: what went wrong, with HTTP status, business code, msg and traceId when known."""
-    head = f"{clean(subject, 80)}: " if subject is not None else ""
+    head = f"{quote_id(subject, 80)}: " if subject is not None else ""
     if not isinstance(err, ApiError):
         return f"{head}{err.msg}"
     msg, trace_id = clean_together([(err.msg, 300), (err.trace_id or None, 100)])
     facts = []
-    if err.http_status is not None:
+    if err.http_status is not None and not msg.startswith(f"HTTP {err.http_status}"):
         facts.append(f"HTTP {err.http_status}")
     if err.code is not None:
         facts.append(f"code {err.code}")
@@ -234,6 +234,14 @@ def error_text(err: BrowseractError, subject: str | None = None) -> str:
         facts.append(f"traceId {trace_id}")
     tail = f" ({', '.join(facts)})" if facts else ""
     return f"{head}{err.title}: {msg}{tail}"
+
+
+def _failed_cell(row: TaskRow) -> str:
+    """What a table shows for a task whose lookup failed: ``(task not found)``."""
+    err = row.error
+    if isinstance(err, ApiError):
+        return f"({err.title})"
+    return f"({err.kind})" if err is not None else "-"
 
 
 class Output:
@@ -408,4 +416,5 @@ class Output:
             self.quiet(word if len(rows) == 1 else f"{task}\t{word}" for task, word in words)
         else:
             columns = [Column("TASK", key=True), Column("STATUS", styles=STATUS_STYLE)]
-            self.table(columns, [[(r.task_id, r.status) for r in rows]])
+            self.table(columns, [[(r.task_id, r.status if r.status is not None else _failed_cell(r))
+                                  for r in rows]])

@@ -177,3 +177,14 @@ def redact(text: str, secret: str | None) -> str:
     if secret and secret in text:
         return text.replace(secret, mask_key(secret))
     return text
+
+
+_PLAIN_ID_STOP = frozenset(" \"'\\")
+
+
+def quote_id(value: str, max_len: int = 120) -> str:
+    """An ID for a message: as it is when plain, else quoted the way repr does, so that spaces,
+    tabs, escapes and an empty ID are visible (``'a b'``, ``'a\\tb'``, ``''``)."""
+    if value and value.isprintable() and not _PLAIN_ID_STOP.intersection(value):
+        return clean(value, max_len)
+    return clean(repr(value), max_len)

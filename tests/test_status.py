@@ -214,8 +214,17 @@ def test_several_tasks_lookup_errors_outrank_states(cli, make_sim) -> None:
 def test_error_for_one_of_several_tasks_names_the_task(cli, make_sim) -> None:
     sim = make_sim({"ok": [{"status": "finished"}]})
     run = cli("status", "ok", "missing-one", expect=66, base_url=sim.url)
-    assert "missing-one" in run.stderr
-    assert run.lines == ["TASK  STATUS", "ok    finished"]
+    assert "missing-one: task not found" in run.stderr
+    # issue 10 #30: the failed lookup is a row of its own, with what went wrong
+    assert run.lines == ["TASK         STATUS", "ok           finished", "missing-one  (task not found)"]
+
+
+def test_ids_in_messages_are_quoted_when_spaces_or_escapes_would_hide_them(cli, make_sim) -> None:
+    sim = make_sim({})
+    run = cli("status", " ", expect=66, base_url=sim.url)
+    assert "error: ' ': task not found" in run.stderr
+    run = cli("status", "a b", "x", expect=66, base_url=sim.url)
+    assert "error: 'a b': task not found" in run.stderr and "error: x: task not found" in run.stderr
 
 
 # --------------------------------------------------------------------------- stdin

@@ -60,7 +60,7 @@ def run_status(opts: StatusOptions, app_ctx: AppContext) -> int:
             try:
                 state = get_task_status(client, task_id)
             except BrowseractError as err:
-                out.error(err, task_id if len(opts.task_ids) > 1 else None)
+                out.error(err, task_id)
                 rows.append(TaskRow(task_id, None, int(err.exit_code), err))
                 continue
             if not is_known(state.status):
@@ -69,7 +69,10 @@ def run_status(opts: StatusOptions, app_ctx: AppContext) -> int:
             rows.append(TaskRow(task_id, state.status, int(state_exit_code(state.status))))
     # -q keeps the ID<TAB>STATUS form whenever several tasks were asked for (the renderer skips
     # failed lookups itself), so one success among failures is never a bare, ambiguous word.
-    shown = rows if opts.mode in (Mode.JSON, Mode.QUIET) else [r for r in rows if r.status is not None]
+    # The table shows a failed lookup as a row of its own among several; a lone one is the
+    # error message alone.
+    shown = rows if opts.mode in (Mode.JSON, Mode.QUIET) or len(rows) > 1 else \
+        [r for r in rows if r.status is not None]
     if shown:
         out.status_rows(shown, opts.mode)
     if opts.exit_zero and all(r.error is None for r in rows):
