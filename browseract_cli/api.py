@@ -300,6 +300,11 @@ class ApiClient:
         elif isinstance(exc, requests.exceptions.SSLError) or _caused_by(exc, "SSLError"):
             what = "TLS handshake failed"  # e.g. EOF during the handshake: may be transient
             hint = _TLS_HINT
+            if self._direct and _ssl_reason(exc) in _PLAIN_HTTP_REASONS:
+                # The simulator (or another local server) answered TLS with plain HTTP.
+                what = "TLS handshake failed: this server speaks plain HTTP: use http://"
+                hint = f"use --base-url {self.base_url.replace('https://', 'http://', 1)}"
+                retryable = False
         elif _caused_by(exc, "DecodeError", "ContentDecodingError"):
             return ApiError("server", "the answer's compressed body could not be decoded",
                             resource=req.resource)
@@ -436,6 +441,27 @@ def _caused_by(exc: BaseException, *names: str) -> bool:
         stack.extend([cur.__cause__, cur.__context__, reason if isinstance(reason, BaseException) else None])
         stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
     return False
+
+
+# OpenSSL's reasons when the other side answered the handshake with something that is not TLS.
+_PLAIN_HTTP_REASONS = frozenset({"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE",
+                                 "PACKET_LENGTH_TOO_LONG"})
+
+
+def _ssl_reason(exc: BaseException) -> str | None:
+    """The ``reason`` of an ssl.SSLError in the exception's chain (e.g. WRONG_VERSION_NUMBER)."""
+    import ssl
+
+    seen, stack = 0, [exc]
+    while stack and seen < 20:
+        cur = stack.pop()
+        seen += 1
+        if isinstance(cur, ssl.SSLError) and isinstance(getattr(cur, "reason", None), str):
+            return cur.reason
+        reason = getattr(cur, "reason", None)
+        stack.extend(e for e in (cur.__cause__, cur.__context__, reason, *getattr(cur, "args", ()))
+                     if isinstance(e, BaseException))
+    return None
 
 
 def _is_stale_connection(exc: BaseException) -> bool:

@@ -155,13 +155,15 @@ def test_handshake_eof_is_retried_then_69_with_the_tls_hint(
     assert server.request_count == 0
 
 
-def test_https_to_a_plain_http_server_is_retried_then_69(cli: Callable[..., Run], sim) -> None:  # type: ignore[no-untyped-def]
-    """The simulator answers the ClientHello with an HTTP 400: a TLS failure that is retried."""
+def test_https_to_a_plain_http_server_is_69_at_once_with_the_fix(cli: Callable[..., Run], sim) -> None:  # type: ignore[no-untyped-def]
+    """The simulator answers the ClientHello with an HTTP 400: on loopback that is a server
+    speaking plain HTTP (issue 10 #8), which no retry heals: one attempt, and the fix named."""
     base = sim.url.replace("http://", "https://")
     run = cli("status", "--json", "t", expect=69, base_url=base)
-    assert "Traceback" not in run.stderr and TLS_HINT in run.stderr
+    assert "Traceback" not in run.stderr and TLS_HINT not in run.stderr
+    assert "use --base-url http://" in run.stderr
     assert json.loads(run.stdout)["error"]["kind"] == "network"
-    assert sim.connections_opened >= 4
+    assert sim.connections_opened == 1
     assert sim.request_count() == 0 or all(r.task_id is None for r in sim.requests)
 
 
@@ -196,3 +198,13 @@ def test_tls_header_drip_is_cut_at_the_deadline(tls_server: Callable[..., FaultS
     assert caught.value.exit_code == 69 and "deadline" in caught.value.msg
     assert elapsed < 1.5 + 1.0
     assert server.request_count == 2
+
+
+def test_https_to_the_plain_http_simulator_says_use_http(cli, sim) -> None:
+    """Issue 10 #8: the TLS failure names the real cause and the fix, not clocks or CA bundles."""
+    https = sim.url.replace("http://", "https://")
+    run = cli("--base-url", https, "status", "demo-finished", expect=69)
+    assert "this server speaks plain HTTP: use http://" in run.stderr
+    assert f"hint: use --base-url {sim.url}" in run.stderr
+    assert "REQUESTS_CA_BUNDLE" not in run.stderr
+    assert len(sim.requests) == 0  # nothing HTTP ever reached it through TLS
