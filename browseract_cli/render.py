@@ -404,8 +404,10 @@ class Output:
 
     # -- status ----------------------------------------------------------------------------
 
-    def status_rows(self, rows: Sequence[TaskRow], mode: str) -> None:
-        """Print `status` results in the given output mode."""
+    def status_rows(self, rows: Sequence[TaskRow], mode: str, *, several: bool | None = None) -> None:
+        """Print `status` results in the given output mode (``several``: whether more tasks than
+        these were asked for, when printing them one by one)."""
+        several = len(rows) > 1 if several is None else several
         if mode == Mode.JSON:
             for row in rows:
                 self.json_line(row.to_json())
@@ -413,7 +415,7 @@ class Output:
             # ID<TAB>STATUS whenever several tasks were asked for, so one success among failed
             # lookups is never a bare, ambiguous word.
             words = [(r.task_id, clean(r.status, 80)) for r in rows if r.status is not None]
-            self.quiet(word if len(rows) == 1 else f"{task}\t{word}" for task, word in words)
+            self.quiet(f"{task}\t{word}" if several else word for task, word in words)
         else:
             columns = [Column("TASK", key=True), Column("STATUS", styles=STATUS_STYLE)]
             self.table(columns, [[(r.task_id, r.status if r.status is not None else _failed_cell(r))

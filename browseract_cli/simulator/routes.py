@@ -225,6 +225,8 @@ def get_task(world: World, req: Incoming, now: float) -> Answer:
     status = step["status"] if step is not None else world.status(task, now)
     answer = ok(world.task_doc(task, now, status, full=True))
     answer.scripted = status not in KNOWN_STATES  # a scripted value outside the enum
+    if step is not None:  # a scripted step's timing holds for get-task too
+        answer.delay, answer.close = float(step.get("delay", 0)), bool(step.get("close", False))
     return answer
 
 

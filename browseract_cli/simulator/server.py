@@ -10,13 +10,14 @@ URLs on the same port. Stdlib only (``http.server``).
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import socket
 import socketserver
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -107,6 +108,10 @@ class _Handler(BaseHTTPRequestHandler):
         return b""
 
     def _serve(self) -> None:
+        with self.server.sim._answering():
+            self._serve_one()
+
+    def _serve_one(self) -> None:
         body = self._read_body()
         answer = self.server.sim._answer(self, body)
         if answer.hangup:
@@ -245,6 +250,8 @@ class SimServer:
             self.world.add_bulk(bulk_tasks, next(iter(catalog)) if catalog else "demo-workflow")
         self._requests: list[RequestRecord] = []
         self._connections_opened = 0
+        self._in_flight = 0
+        self._max_in_flight = 0
         self._errors: list[BaseException] = []
         self._open_sockets: set[socket.socket] = set()
         self._thread: threading.Thread | None = None
@@ -368,6 +375,23 @@ class SimServer:
     def connections_opened(self) -> int:
         with self._lock:
             return self._connections_opened
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests ever being answered at the same moment (a client's concurrency)."""
+        with self._lock:
+            return self._max_in_flight
+
+    @contextlib.contextmanager
+    def _answering(self) -> Iterator[None]:
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     @property
     def open_connections(self) -> int:
