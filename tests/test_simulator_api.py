@@ -402,3 +402,44 @@ def test_the_conformance_check_accepts_the_documented_deviations() -> None:
                     b'"time": "2025-10-08 09:54:10", "traceId": "ab"}'
     assert problems([_record(ep.GET_TASK.path, 400, envelope_body)]) == []
     assert problems([_record(ep.GET_TASK.path, 400, envelope_body.replace(b"2025-10-08 09", b"Oct 8 09"))])
+
+
+# --------------------------------------------------------------------------- simulate options
+
+
+def test_simulate_serves_bulk_tasks_with_latency(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "browseract_cli", "simulate", "--port", "0",
+                             "--bulk-tasks", "1200", "--latency", "50ms"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "BROWSERACT_CONFIG_DIR": str(tmp_path)})
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        url = line.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), line
+        started = time.monotonic()
+        page = requests.get(url + ep.LIST_TASKS.path, params={"limit": 500}, headers=AUTH, timeout=10).json()
+        assert time.monotonic() - started >= 0.05  # the latency is there
+        assert page["total_count"] == 1200 + 6 and page["total_pages"] == 3 and len(page["items"]) == 500  # + the demo tasks
+        assert all(item["status"] == "finished" for item in page["items"])
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+@pytest.mark.parametrize("args", [["--latency", "soon"], ["--max-running", "-1"], ["--bulk-tasks", "x"]])
+def test_simulate_refuses_bad_options(cli, args: list[str]) -> None:
+    cli("simulate", "--port", "0", *args, expect=2)
+
+
+def test_the_big_file_workflow_streams_256_mib(world: SimServer, clock: FakeClock) -> None:
+    task_id = run(world, "demo-workflow-big-file")
+    clock.advance(2)
+    [file] = task(world, task_id)["download_files"]
+    assert file["fileSize"] == 256 * 1024 * 1024
+    r = requests.get(file["downloadUrl"], headers={"Range": f"bytes={file['fileSize'] - 4}-"}, timeout=5)
+    assert r.status_code == 206 and r.content == bytes([252, 253, 254, 255])

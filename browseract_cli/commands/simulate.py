@@ -1,25 +1,29 @@
-"""`browseract simulate` and `browseract demo`: thin wrappers over simulator.py."""
+"""`browseract simulate` and `browseract demo`: thin wrappers over the simulator package."""
 
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from browseract_cli.commands import app_context, epilog, run_and_exit
+from browseract_cli.commands import command, epilog
 from browseract_cli.context import AppContext
 
 SIMULATE_EPILOG = epilog(
-    "Built-in tasks: demo-finished, demo-failed, demo-canceled, demo-paused, demo-flaky and "
-    "demo-forever. Each starts its lifecycle at its first poll; other IDs answer 10112.",
+    "It serves all twelve endpoints of the v2 API. Built-in workflows: demo-workflow (inputs "
+    "keyword, max_items), demo-workflow-fails, demo-workflow-pauses, demo-workflow-forever and "
+    "demo-workflow-big-file (a 256 MiB file); template demo-template; scripted tasks "
+    "demo-finished, demo-failed, demo-canceled, demo-paused, demo-flaky and demo-forever, each "
+    "starting at its first poll. Other task IDs answer 10112.",
     ("Examples:",
      "  browseract simulate                  # then, in another terminal:",
      "  export BROWSERACT_BASE_URL=http://127.0.0.1:8765",
      "  export BROWSERACT_API_KEY=sim-key        # any key, unless --api-key",
-     "  browseract status demo-finished",
-     "  browseract simulate --scenario tasks.toml --port 0"),
+     "  browseract run demo-workflow -i keyword=laptops --wait",
+     "  browseract simulate --scenario tasks.toml --port 0",
+     "  browseract simulate --latency 100ms --bulk-tasks 10000   # at scale"),
 )
 DEMO_EPILOG = epilog(
-    "Needs no API key and no network beyond loopback; takes about 10 seconds and exits 0 whatever "
+    "Needs no API key and no network beyond loopback; takes about 13 seconds and exits 0 whatever "
     "the demo tasks do (Ctrl-C: 130).",
     ("Examples:",
      "  browseract demo",
@@ -28,68 +32,78 @@ DEMO_EPILOG = epilog(
 EPILOGS = {"simulate": SIMULATE_EPILOG, "demo": DEMO_EPILOG}
 
 
+@command
 def simulate(
-    ctx: typer.Context,
+    app: AppContext,
     host: Annotated[str, typer.Option(
         "--host", metavar="ADDRESS", help="Loopback address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(
         "--port", metavar="PORT", help="Port to listen on, 0-65535 (0 picks a free one).")] = 8765,
     scenario: Annotated[Path | None, typer.Option(
-        "--scenario", metavar="FILE", help="TOML or JSON file of scripted tasks.")] = None,
+        "--scenario", metavar="FILE", help="TOML or JSON file of scripted tasks, workflows and faults.")] = None,
     api_key: Annotated[str | None, typer.Option(
         "--api-key", metavar="KEY", help="Accept only this test key (default: any key).")] = None,
-) -> None:
+    latency: Annotated[str, typer.Option(
+        "--latency", metavar="DURATION", help="Wait this long before every answer, as a real network does.")] = "0",
+    max_running: Annotated[int, typer.Option(
+        "--max-running", metavar="N", min=0, help="Tasks in progress before run-task answers 10118.")] = 5,
+    bulk_tasks: Annotated[int, typer.Option(
+        "--bulk-tasks", metavar="N", min=0, max=1_000_000,
+        help="Also hold N finished tasks of demo-workflow, for listing at scale.")] = 0,
+) -> int:
     """Serve a BrowserAct-compatible API on loopback, for trying the CLI and testing scripts."""
-    app_ctx = app_context(ctx)
+    from browseract_cli.commands import long_running
+    from browseract_cli.errors import UsageError
+    from browseract_cli.options import parse_duration
+    from browseract_cli.settings import is_loopback_host
+    from browseract_cli.simulator import SimServer
+    from browseract_cli.simulator.scenario import Scenario, load_scenario
 
-    def go() -> int:
-        from browseract_cli.commands import long_running
-        from browseract_cli.errors import UsageError
-        from browseract_cli.settings import is_loopback_host
-        from browseract_cli.simulator import SimServer
-        from browseract_cli.simulator.scenario import Scenario, load_scenario
-
-        long_running()
-        if not 0 <= port <= 65535:
-            raise UsageError(f"--port {port} is out of range: use a port in 0-65535 (0 picks a free one)")
-        if not is_loopback_host(host):
-            raise UsageError(f"--host must be a loopback address, not {host!r}",
-                             hint="the simulator is for this machine only: use 127.0.0.1 or ::1")
-        scn = Scenario()
-        if scenario is not None:
-            try:
-                scn = load_scenario(scenario)
-            except (OSError, ValueError) as exc:  # the message already names the file
-                raise UsageError(str(exc)) from None
+    long_running()
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port} is out of range: use a port in 0-65535 (0 picks a free one)")
+    if not is_loopback_host(host):
+        raise UsageError(f"--host must be a loopback address, not {host!r}",
+                         hint="the simulator is for this machine only: use 127.0.0.1 or ::1")
+    delay = parse_duration(latency, "--latency")
+    scn = Scenario()
+    if scenario is not None:
         try:
-            server = SimServer(host, port, api_key=api_key, **scn._asdict())
-        except OSError as exc:
-            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                             hint="pick another port with --port, or --port 0 for a free one") from None
-        out = app_ctx.out
-        out.line(f"BrowserAct simulator listening on {server.url}")
-        out.info("Try, in another terminal:")
-        if api_key:
-            # Lines that paste as they are, without the key in the scrollback: the shell reads it
-            # unechoed. `read` comes last, so it cannot take a later pasted line for the key.
-            out.info(f"  export BROWSERACT_BASE_URL={server.url}")
-            out.info("  read -rs BROWSERACT_API_KEY && export BROWSERACT_API_KEY   # type your --api-key")
-            out.info("then: browseract status demo-finished")
-        else:
-            out.info(f"  export BROWSERACT_BASE_URL={server.url} BROWSERACT_API_KEY=sim-key")
-            out.info("  browseract status demo-finished")
-        out.info("Press Ctrl-C to stop.")
-        server.serve_forever_foreground()
-        out.info("simulator stopped")
-        return 0
-
-    run_and_exit(app_ctx, go)
+            scn = load_scenario(scenario)
+        except (OSError, ValueError) as exc:  # the message already names the file
+            raise UsageError(str(exc)) from None
+    try:
+        server = SimServer(host, port, api_key=api_key, latency=delay, max_running=max_running,
+                           bulk_tasks=bulk_tasks, **scn._asdict())
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                         hint="pick another port with --port, or --port 0 for a free one") from None
+    _print_try_it(app, server.url, api_key)
+    server.serve_forever_foreground()
+    app.out.info("simulator stopped")
+    return 0
 
 
-def demo(ctx: typer.Context) -> None:
-    """Try browseract offline: a local simulator and a real watch of demo tasks."""
-    app_ctx = app_context(ctx)
-    run_and_exit(app_ctx, lambda: run_demo(app_ctx))
+def _print_try_it(app: AppContext, url: str, api_key: str | None) -> None:
+    out = app.out
+    out.line(f"BrowserAct simulator listening on {url}")
+    out.info("Try, in another terminal:")
+    if api_key:
+        # Lines that paste as they are, without the key in the scrollback: the shell reads it
+        # unechoed. `read` comes last, so it cannot take a later pasted line for the key.
+        out.info(f"  export BROWSERACT_BASE_URL={url}")
+        out.info("  read -rs BROWSERACT_API_KEY && export BROWSERACT_API_KEY   # type your --api-key")
+        out.info("then: browseract status demo-finished")
+    else:
+        out.info(f"  export BROWSERACT_BASE_URL={url} BROWSERACT_API_KEY=sim-key")
+        out.info("  browseract status demo-finished")
+    out.info("Press Ctrl-C to stop.")
+
+
+@command
+def demo(app: AppContext) -> int:
+    """Try browseract offline: a local simulator, a real run and a real watch of demo tasks."""
+    return run_demo(app)
 
 
 # What the demo watches, and what each task shows off.

@@ -243,6 +243,10 @@ DEMO_WORKFLOWS: dict[str, WorkflowSpec] = {
     "demo-workflow-forever": WorkflowSpec(
         name="Demo: a run that never ends", description="Runs until stop-task",
         lifecycle=(("created", 1.0), ("running", None))),
+    "demo-workflow-big-file": WorkflowSpec(
+        name="Demo: a big file", description="Produces one file of 256 MiB (generated, not stored)",
+        lifecycle=(("running", 1.0), ("finished", None)), output=json.dumps({"files": 1}),
+        files=(FileSpec("big.bin", None, 256 * 1024 * 1024),)),
 }
 DEMO_TEMPLATES: dict[str, WorkflowSpec] = {
     "demo-template": WorkflowSpec(
