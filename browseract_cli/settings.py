@@ -102,6 +102,14 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+class _Refused(Exception):
+    """A reason (and hint) why a base URL is refused; check_base_url turns it into ConfigError."""
+
+    def __init__(self, reason: str, hint: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.hint = reason, hint
+
+
 def check_base_url(url: str, source: str) -> str:
     """The normalised base URL (no trailing slash), or ConfigError (exit 78).
 
@@ -109,71 +117,74 @@ def check_base_url(url: str, source: str) -> str:
     (127.0.0.0/8, ``::1``, ``localhost``). Refused: user info, other schemes, a missing or
     malformed host, an invalid port, a query or fragment, whitespace or control characters.
     """
-    shown = _url_for_display(url)
-    src = clean(source, SHOW_MAX)
+    try:
+        scheme, parts = _scheme_and_parts(url.strip(), source)
+        host, port = _host_and_port(parts.netloc)
+        if scheme == "http":
+            _check_plain_http(host)
+    except _Refused as refused:
+        raise ConfigError(f"base URL from {clean(source, SHOW_MAX)} {refused.reason}: {_url_for_display(url)}",
+                          hint=refused.hint or f"use an https:// URL such as {DEFAULT_BASE_URL}") from None
+    netloc = f"{host}:{port}" if port else host
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
 
-    def refuse(reason: str, hint: str = "") -> ConfigError:
-        return ConfigError(
-            f"base URL from {src} {reason}: {shown}",
-            hint=hint or f"use an https:// URL such as {DEFAULT_BASE_URL}",
-        )
 
-    text = url.strip()
+def _scheme_and_parts(text: str, source: str) -> tuple[str, urllib.parse.SplitResult]:
     if not text:
-        raise refuse("is empty")
+        raise _Refused("is empty")
     if any(ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F for c in text) or "\\" in text:
-        raise refuse("contains whitespace, control characters or backslashes")
+        raise _Refused("contains whitespace, control characters or backslashes")
     if "?" in text or "#" in text:
-        raise refuse("must not have a query or fragment")
+        raise _Refused("must not have a query or fragment")
     try:
         parts = urllib.parse.urlsplit(text)
     except ValueError:  # e.g. an unbalanced '[': newer Pythons also check the IPv6 literal
-        raise refuse("has a malformed host") from None
+        raise _Refused("has a malformed host") from None
     if "://" not in text and not text.lower().startswith(("http:", "https:")):
         # 127.0.0.1:8765 or localhost:8765 (which urlsplit reads as the scheme "localhost")
-        raise refuse("has no scheme (it must start with https://)", hint=_scheme_hint(text, source))
+        raise _Refused("has no scheme (it must start with https://)", _scheme_hint(text, source))
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http") or not text[len(scheme) :].startswith("://"):
-        raise refuse("must start with https://")
+        raise _Refused("must start with https://")
     if "@" in parts.netloc:
-        raise refuse(
-            "must not contain user info (user:password@)",
-            hint="the API key is sent in a header; remove everything up to the '@'",
-        )
-    split = _split_netloc(parts.netloc)
+        raise _Refused("must not contain user info (user:password@)",
+                       "the API key is sent in a header; remove everything up to the '@'")
+    return scheme, parts
+
+
+def _host_and_port(netloc: str) -> tuple[str, str]:
+    """The host (lower case; IPv6 in brackets) and the port ("" when none), checked."""
+    split = _split_netloc(netloc)
     if split is None:
-        raise refuse("has a malformed host")
+        raise _Refused("has a malformed host")
     host, port = split
     if host.startswith("["):
         inner = host[1:-1]
         try:
             ipaddress.IPv6Address(inner)
         except ValueError:
-            raise refuse("has an invalid IPv6 address") from None
+            raise _Refused("has an invalid IPv6 address") from None
         host = "[" + inner.lower() + "]"
     else:
         host = host.lower()
         if not host:
-            raise refuse("has no host")
+            raise _Refused("has no host")
         if any(c not in _HOST_CHARS for c in host) or host.startswith((".", "-")) or ".." in host:
-            raise refuse("has an invalid host name")
+            raise _Refused("has an invalid host name")
     if port:
         if not (port.isascii() and port.isdigit()) or not 0 < int(port) <= 65535:
-            raise refuse("has an invalid port")
+            raise _Refused("has an invalid port")
         port = str(int(port))
-    if scheme == "http":
-        if host.rstrip(".") in _LOOPBACK_NAMES and host.endswith("."):
-            raise refuse(
-                "names localhost with a trailing dot, which is looked up in DNS, not /etc/hosts",
-                hint="use http://localhost or http://127.0.0.1 for this machine",
-            )
-        if not is_loopback_host(host):
-            raise refuse(
-                "uses http:// to a host that is not loopback",
-                hint="use https://; http:// is only allowed to 127.0.0.1, ::1 or localhost",
-            )
-    netloc = f"{host}:{port}" if port else host
-    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+    return host, port
+
+
+def _check_plain_http(host: str) -> None:
+    if host.rstrip(".") in _LOOPBACK_NAMES and host.endswith("."):
+        raise _Refused("names localhost with a trailing dot, which is looked up in DNS, not /etc/hosts",
+                       "use http://localhost or http://127.0.0.1 for this machine")
+    if not is_loopback_host(host):
+        raise _Refused("uses http:// to a host that is not loopback",
+                       "use https://; http:// is only allowed to 127.0.0.1, ::1 or localhost")
 
 
 def _scheme_hint(text: str, source: str) -> str:
@@ -286,44 +297,48 @@ def resolve(
     (``config show`` / ``doctor``) they are returned as found. A corrupt file always raises.
     """
     path = Path(path) if path is not None else config_path(env)
-
-    if profile_flag is not None:
-        if not profile_flag:
-            raise UsageError("--profile must not be empty")
-        profile = Setting(profile_flag, "flag", "--profile")
-    elif env.get(ENV_PROFILE, ""):
-        profile = Setting(env[ENV_PROFILE], "env", ENV_PROFILE)
-    else:
-        profile = Setting(DEFAULT_PROFILE, "default")
+    profile = _profile(profile_flag, env)
     name = profile.value or DEFAULT_PROFILE
-
     doc = load(path)
     table = doc.get("profiles", {}).get(name, {})
     where = profile_where(path, name)
-
-    env_key = env.get(ENV_API_KEY, "")
-    file_key = table.get("api_key")
-    if env_key.strip():
-        api_key = Setting(env_key.strip(), "env", ENV_API_KEY, secret=True)
-    elif isinstance(file_key, str) and file_key.strip():
-        api_key = Setting(file_key.strip(), "file", where, secret=True)
-    else:
-        api_key = Setting(None, "unset", "", secret=True)
+    api_key = _api_key(env, table, where)
     if validate and api_key.value:
         check_api_key(api_key.value, _key_source(api_key))
-
-    file_url = table.get("base_url")
-    if base_url_flag is not None:
-        base_url = Setting(base_url_flag, "flag", "--base-url")
-    elif env.get(ENV_BASE_URL, ""):
-        base_url = Setting(env[ENV_BASE_URL], "env", ENV_BASE_URL)
-    elif isinstance(file_url, str) and file_url:
-        base_url = Setting(file_url, "file", where)
-    else:
-        base_url = Setting(DEFAULT_BASE_URL, "default")
+    base_url = _base_url(base_url_flag, env, table, where)
     if validate and base_url.value is not None:
         src = f"config file {where}" if base_url.source == "file" else base_url.detail or "default"
         base_url = Setting(check_base_url(base_url.value, src), base_url.source, base_url.detail)
-
     profiles = tuple(str(p) for p in doc.get("profiles", {}))
     return Settings(profile=profile, api_key=api_key, base_url=base_url, path=path, profiles=profiles)
+
+
+def _profile(flag: str | None, env: Mapping[str, str]) -> Setting:
+    if flag is not None:
+        if not flag:
+            raise UsageError("--profile must not be empty")
+        return Setting(flag, "flag", "--profile")
+    if env.get(ENV_PROFILE, ""):
+        return Setting(env[ENV_PROFILE], "env", ENV_PROFILE)
+    return Setting(DEFAULT_PROFILE, "default")
+
+
+def _api_key(env: Mapping[str, str], table: Mapping[str, object], where: str) -> Setting:
+    env_key = env.get(ENV_API_KEY, "")
+    file_key = table.get("api_key")
+    if env_key.strip():
+        return Setting(env_key.strip(), "env", ENV_API_KEY, secret=True)
+    if isinstance(file_key, str) and file_key.strip():
+        return Setting(file_key.strip(), "file", where, secret=True)
+    return Setting(None, "unset", "", secret=True)
+
+
+def _base_url(flag: str | None, env: Mapping[str, str], table: Mapping[str, object], where: str) -> Setting:
+    file_url = table.get("base_url")
+    if flag is not None:
+        return Setting(flag, "flag", "--base-url")
+    if env.get(ENV_BASE_URL, ""):
+        return Setting(env[ENV_BASE_URL], "env", ENV_BASE_URL)
+    if isinstance(file_url, str) and file_url:
+        return Setting(file_url, "file", where)
+    return Setting(DEFAULT_BASE_URL, "default")
