@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -305,39 +305,6 @@ def summary_line(tasks: Sequence[Tracked], code: int) -> str:
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def github_actions(tasks: Sequence[Tracked], out: Output, env: Mapping[str, str]) -> None:
-    """In GitHub Actions: annotations for failed/canceled tasks and a step-summary table."""
-    if env.get("GITHUB_ACTIONS") != "true":
-        return
-    for t in tasks:
-        if t.status == "failed" or (t.error is not None and t.exit_code not in (0, None)):
-            what = error_text(t.error) if t.error is not None else "the task failed"
-            out.annotation(f"::error title=browseract::{_gh_escape(f'{t.task_id}: {what}')}")
-        elif t.status == "canceled":
-            out.annotation(f"::warning title=browseract::{_gh_escape(f'{t.task_id}: the task was canceled')}")
-    path = env.get("GITHUB_STEP_SUMMARY")
-    if not path:
-        return
-    rows = ["| Task | Status | Exit | Polls |", "|---|---|---|---|"]
-    for t in tasks:
-        rows.append(f"| {_code(t.task_id)} | {_code(shown_status(t))} | {t.exit_code} | {t.polls} |")
-    try:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write("### browseract watch\n\n" + "\n".join(rows) + "\n\n")
-    except OSError:
-        out.warn("could not write the GitHub step summary")
-
-
-def _gh_escape(text: str) -> str:
-    return clean(text, 500).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _code(text: str) -> str:
-    """Server text as a Markdown code span: no links, images or HTML, and no table cell breaks."""
-    shown = clean(text, 120).replace("|", "\\|").replace("`", "'")
-    return f"`{shown or ' '}`"
 
 
 def _shell_quote(text: str) -> str:

@@ -98,11 +98,11 @@ def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None, client=No
     """
     import contextlib
 
+    from browseract_cli.ci import github_actions
     from browseract_cli.commands import Terminated, long_running
     from browseract_cli.endpoints import get_task_status
     from browseract_cli.errors import ApiError, ConfigError
     from browseract_cli.exit_codes import ExitCode
-    from browseract_cli.render_watch import github_actions
     from browseract_cli.watcher import Tracked, Watch
 
     long_running()
