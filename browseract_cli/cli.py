@@ -3,7 +3,7 @@
 import os
 import signal
 import sys
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import typer
 
@@ -36,25 +36,46 @@ EPILOG = epilog(
 )
 
 
-# name -> (module, attribute): each command's module is imported only when that command runs
-# (or for --help), so `browseract status` pays for no other command.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "status": ("browseract_cli.commands.status", "status"),
-    "watch": ("browseract_cli.commands.watch", "watch"),
-    "run": ("browseract_cli.commands.run", "run"),
-    "run-template": ("browseract_cli.commands.run", "run_template"),
-    "get": ("browseract_cli.commands.tasks", "get"),
-    "output": ("browseract_cli.commands.tasks", "output"),
-    "list": ("browseract_cli.commands.tasks", "list_"),
-    "stop": ("browseract_cli.commands.tasks", "stop"),
-    "resume": ("browseract_cli.commands.tasks", "resume"),
-    "download": ("browseract_cli.commands.download", "download"),
-    "workflows": ("browseract_cli.commands.catalog", "workflows_app"),
-    "templates": ("browseract_cli.commands.catalog", "templates_app"),
-    "regions": ("browseract_cli.commands.catalog", "regions"),
-    "config": ("browseract_cli.commands.config", "config_app"),
-    "simulate": ("browseract_cli.commands.simulate", "simulate"),
-    "demo": ("browseract_cli.commands.simulate", "demo"),
+class Entry(NamedTuple):
+    """A command of the registry: where it lives, and the line `browseract --help` shows for it."""
+
+    module: str
+    attr: str
+    summary: str  # the first line of the command's own help (a test keeps them the same)
+
+
+# Each command's module is imported only when that command runs (or for its own --help), so
+# `browseract status` pays for no other command and `browseract --help` lists them all from here;
+# a typo is matched against these names (pip's commands_dict does the same).
+_C = "browseract_cli.commands."
+COMMANDS: dict[str, Entry] = {
+    "status": Entry(_C + "status", "status", "Show the current status of one or more tasks."),
+    "watch": Entry(_C + "watch", "watch",
+                   "Wait until tasks finish (or reach an --until state), then exit with their outcome."),
+    "run": Entry(_C + "run", "run",
+                 "Start a task from one of your workflows; with --wait, wait and print its output."),
+    "run-template": Entry(_C + "run", "run_template",
+                          "Start a task from a BrowserAct template; with --wait, wait and print its output."),
+    "get": Entry(_C + "tasks", "get",
+                 "Show everything about tasks: status, timing, credit, failure, inputs, files, output."),
+    "output": Entry(_C + "tasks", "output",
+                    "Print the output of a finished task, decoded (BrowserAct returns it as JSON text)."),
+    "list": Entry(_C + "tasks", "list_", "List tasks, newest first, with filters; -q prints only their IDs."),
+    "stop": Entry(_C + "tasks", "stop", "Stop (cancel) running tasks; a task that already ended counts as stopped."),
+    "resume": Entry(_C + "tasks", "resume",
+                    "Resume paused tasks (after the human step is done); --wait then waits for the outcome."),
+    "download": Entry(_C + "download", "download", "Download every file of finished tasks into DIR/TASK_ID/."),
+    "workflows": Entry(_C + "catalog", "workflows_app", "List your workflows, and show the inputs one declares."),
+    "templates": Entry(_C + "catalog", "templates_app",
+                       "List the workflow templates of BrowserAct, and show the inputs one declares."),
+    "regions": Entry(_C + "catalog", "regions",
+                     "List the proxy regions a template task can run from (run-template --region)."),
+    "config": Entry(_C + "config", "config_app",
+                    "Store the API key and settings (TOML file, one table per profile)."),
+    "simulate": Entry(_C + "simulate", "simulate",
+                      "Serve a BrowserAct-compatible API on loopback, for trying the CLI and testing scripts."),
+    "demo": Entry(_C + "simulate", "demo",
+                  "Try browseract offline: a local simulator, a real run and a real watch of demo tasks."),
 }
 
 
@@ -68,6 +89,13 @@ class LazyGroup(Group):
 
     def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         return list(COMMANDS)
+
+    def format_commands(self, ctx: typer.Context, formatter) -> None:  # type: ignore[no-untyped-def, override]
+        """The command list of `browseract --help`, from the registry: no module is imported."""
+        limit = formatter.width - 6 - max(map(len, COMMANDS))
+        rows = [(name, _short(entry.summary, limit)) for name, entry in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: typer.Context, cmd_name: str):  # type: ignore[no-untyped-def, override]
         if cmd_name not in self.commands and cmd_name in COMMANDS:
@@ -152,10 +180,22 @@ def _option_arity(cmd) -> dict[str, bool]:  # type: ignore[no-untyped-def]
             for o in (*p.opts, *p.secondary_opts)}
 
 
+def _short(text: str, limit: int) -> str:
+    """A summary cut at a word to fit ``limit`` columns, as the help formatter would cut it."""
+    if len(text) <= limit:
+        return text
+    words, shown = text.split(), ""
+    for word in words:
+        if len(shown) + len(word) + 1 + 3 > limit:
+            break
+        shown = f"{shown} {word}".strip()
+    return shown + "..."
+
+
 def _load(name: str):  # type: ignore[no-untyped-def]
     import importlib
 
-    module_name, attr = COMMANDS[name]
+    module_name, attr, _ = COMMANDS[name]
     module = importlib.import_module(module_name)
     target = getattr(module, attr)
     if isinstance(target, typer.Typer):

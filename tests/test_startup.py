@@ -35,3 +35,25 @@ def test_help_and_config_path_load_neither_requests_nor_rich(args: list[str]) ->
 def test_status_off_a_terminal_never_imports_rich(sim) -> None:
     names = imported("status", "demo-forever", env={"BROWSERACT_BASE_URL": sim.url})
     assert "requests" in names and "rich" not in names
+
+
+def test_root_help_lists_the_commands_without_importing_them() -> None:
+    code = ("import sys\nfrom browseract_cli.cli import app\n"
+            "try:\n    app(['--help'], prog_name='browseract')\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('browseract_cli.commands.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert "run-template" in done.stdout  # the list itself is there
+
+
+def test_the_registry_summaries_are_the_commands_own_first_lines() -> None:
+    import typer
+
+    from browseract_cli.cli import COMMANDS, app
+
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group)
+    for name, entry in COMMANDS.items():
+        command = group.get_command(ctx, name)
+        first = (command.help or "").strip().splitlines()[0]
+        assert first == entry.summary, name
