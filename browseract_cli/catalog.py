@@ -45,11 +45,13 @@ def run_list(app: AppContext, kind: str, mode: str, limit: int, every: bool, key
         if kind == "workflow":
             def fetch(page: int, n: int) -> Any:
                 return ep.list_workflows(client, page, n)
-            columns = [Column("WORKFLOW", key=True), Column("NAME"), Column("PUBLISHED"), Column("DESCRIPTION")]
+            columns = [Column("WORKFLOW", key=True), Column("NAME", shrink=True), Column("PUBLISHED", drop=2),
+                       Column("DESCRIPTION", drop=1, shrink=True)]
         else:
             def fetch(page: int, n: int) -> Any:
                 return ep.list_templates(client, page, n, keyword=keyword or None)
-            columns = [Column("TEMPLATE", key=True), Column("NAME"), Column("DESCRIPTION")]
+            columns = [Column("TEMPLATE", key=True), Column("NAME", shrink=True),
+                       Column("DESCRIPTION", drop=1, shrink=True)]
         walk = ep.paginate(fetch, limit=ep.MAX_LIMIT if every else limit, max_items=None if every else limit)
         shown = 0
 
@@ -108,5 +110,5 @@ def run_regions(app: AppContext, mode: str) -> int:
     elif mode == Mode.QUIET:
         app.out.quiet(clean(r.code or "", 40) for r in regions if r.code)
     else:
-        app.out.table([Column("CODE", key=True), Column("NAME")], [[(r.code, r.name) for r in regions]])
+        app.out.table([Column("CODE", key=True), Column("NAME", shrink=True)], [[(r.code, r.name) for r in regions]])
     return ExitCode.OK

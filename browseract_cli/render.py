@@ -184,12 +184,16 @@ def output_mode(json_: bool = False, quiet: bool = False) -> Mode:
 
 
 class Column(NamedTuple):
-    """A table column. ``key`` columns (IDs) are never shortened; ``styles`` colours by value."""
+    """A table column. ``styles`` colours by value. On a terminal too narrow for every column,
+    columns go in order of ``drop`` (highest first; 0: never), and only ``shrink`` columns (free
+    text) are cut with an ellipsis: IDs, states and times are shown whole or not at all."""
 
     header: str
-    key: bool = False
+    key: bool = False  # an ID: never dropped, never cut
     styles: Mapping[str, str] | None = None
     align: str = "left"
+    drop: int = 0
+    shrink: bool = False
 
 
 Cell = str | None  # None shows as "-"
@@ -234,6 +238,23 @@ def error_text(err: BrowseractError, subject: str | None = None) -> str:
         facts.append(f"traceId {trace_id}")
     tail = f" ({', '.join(facts)})" if facts else ""
     return f"{head}{err.title}: {msg}{tail}"
+
+
+SHRINK_MIN = 10  # a free-text column is not cut below this
+
+
+def fitting(columns: Sequence[Column], widths: Sequence[int], room: int) -> list[int]:
+    """The indexes of the columns that fit ``room`` columns: the most droppable go first."""
+    keep = list(range(len(columns)))
+
+    def need() -> int:
+        return sum(min(widths[i], SHRINK_MIN) if columns[i].shrink else widths[i] for i in keep) + 2 * (len(keep) - 1)
+
+    for i in sorted((i for i, c in enumerate(columns) if c.drop and not c.key), key=lambda i: -columns[i].drop):
+        if need() <= room:
+            break
+        keep.remove(i)
+    return keep
 
 
 def _failed_cell(row: TaskRow) -> str:
@@ -351,7 +372,9 @@ class Output:
             if widths is None:
                 widths = [max([len(col.header), *(len(r[i]) for r in shown)]) for i, col in enumerate(columns)]
             if self.styled:
-                self._rich_table(columns, shown, widths, header=first)
+                keep = fitting(columns, widths, self.console().width)
+                self._rich_table([columns[i] for i in keep], [[r[i] for i in keep] for r in shown],
+                                 [widths[i] for i in keep], header=first)
             else:
                 self._plain_table(columns, shown, widths, header=first)
 
@@ -374,11 +397,10 @@ class Output:
 
         table = Table(show_edge=False, header_style="bold", box=None, pad_edge=False, show_header=header)
         for col, width in zip(columns, widths, strict=True):
-            if col.key:  # an ID is never cut: it is what the user copies into the next command
-                table.add_column(col.header, min_width=width, no_wrap=True, overflow="fold")
-            else:
-                table.add_column(col.header, min_width=min(width, len(col.header)), justify=col.align,  # type: ignore[arg-type]
-                                 overflow="ellipsis", no_wrap=True)
+            # An ID is what the user copies into the next command: never cut (nor a state or time).
+            table.add_column(col.header, min_width=min(width, SHRINK_MIN) if col.shrink else width,
+                             justify=col.align, overflow="ellipsis" if col.shrink else "fold",  # type: ignore[arg-type]
+                             no_wrap=True)
         for row in rows:
             table.add_row(*(Text(cell, style=(col.styles or {}).get(cell, "") if cell != "-" else "dim")
                             for cell, col in zip(row, columns, strict=True)))

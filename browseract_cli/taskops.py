@@ -141,7 +141,8 @@ def show_task(out: Output, task: Task, steps: bool) -> None:
         out.line(f"  {clean(name, 200)}  ({_size(entry.size)}{_expiry(entry.expires_at)}{clean(state, 200)})")
     if steps and all_steps:
         out.line()
-        out.table([Column("STEP", align="right"), Column("STATUS"), Column("GOAL"), Column("EVALUATION")],
+        out.table([Column("STEP", align="right"), Column("STATUS"), Column("GOAL", shrink=True),
+                   Column("EVALUATION", drop=1, shrink=True)],
                   [[(None if s.number is None else str(s.number), s.status, s.goal, s.evaluation)
                     for s in all_steps]])
     if status == "paused":
@@ -188,8 +189,9 @@ def finished_or_code(out: Output, task: Task) -> tuple[Task | None, int]:
 # --------------------------------------------------------------------------- list
 
 
-LIST_COLUMNS = [Column("TASK", key=True), Column("STATUS", styles=STATUS_STYLE), Column("WORKFLOW"),
-                Column("CREATED"), Column("DURATION", align="right"), Column("CREDIT", align="right")]
+LIST_COLUMNS = [Column("TASK", key=True), Column("STATUS", styles=STATUS_STYLE),
+                Column("WORKFLOW", drop=2), Column("CREATED", drop=1),
+                Column("DURATION", align="right", drop=3), Column("CREDIT", align="right", drop=4)]
 
 
 def list_record(item: Mapping[str, Any]) -> dict[str, Any]:

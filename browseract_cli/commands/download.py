@@ -108,9 +108,13 @@ def _progress_bar(app: AppContext):  # type: ignore[no-untyped-def]
         if total:
             filled = int(width * min(done, total) / total)
             bar = "#" * filled + "-" * (width - filled)
-            text = f"{clean(name, 30)} [{bar}] {100 * done // total:3d}% {done // 1024} KiB"
+            text = f"{clean(name, 30)} [{bar}] {100 * done // total:3d}% {_mib(done)} of {_mib(total)}"
         else:
-            text = f"{clean(name, 30)} {done // 1024} KiB"
+            text = f"{clean(name, 30)} {_mib(done)}"
         app.out.progress_line(text, final=bool(total and done >= total))
 
     return show
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n // 1024} KiB"
