@@ -66,11 +66,12 @@ def safe_name(name: str | None, url: str | None = None) -> str:
         except ValueError:
             name = None
     text = unicodedata.normalize("NFC", name or "").translate(CONTROL_CHARS).translate(_UNSAFE)
-    text = text.strip().strip(".").strip()  # no leading dots (hidden files, "..") nor trailing ones
+    stripped = None
+    while stripped != text:  # no leading dots (hidden files, "..") nor trailing dots or spaces
+        stripped, text = text, text.strip().strip(".")
     if not text:
         text = "file"
-    stem, dot, ext = text.rpartition(".")
-    if (stem if dot else text).upper() in _RESERVED:
+    if text.split(".", 1)[0].rstrip().upper() in _RESERVED:  # Windows: "aux.tar.gz", "CON .txt" too
         text = "_" + text
     return _shorten(text)
 
