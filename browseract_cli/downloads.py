@@ -30,7 +30,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from browseract_cli.errors import LocalIOError
 from browseract_cli.models import FileEntry
-from browseract_cli.sanitize import CONTROL_CHARS, clean
+from browseract_cli.sanitize import clean
 from browseract_cli.settings import is_loopback_host
 
 CHUNK = 1024 * 1024
@@ -38,6 +38,9 @@ MAX_NAME_BYTES = 200
 MAX_REDIRECTS = 5
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 _UNSAFE = dict.fromkeys(map(ord, '/\\:*?"<>|'), "_")
+# Controls, format characters (bidi overrides, zero-width), lone surrogates (not encodable: a
+# JSON "\ud800" would crash the file system call) and line/paragraph separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 class FileResult(NamedTuple):
@@ -65,7 +68,8 @@ def safe_name(name: str | None, url: str | None = None) -> str:
             name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         except ValueError:
             name = None
-    text = unicodedata.normalize("NFC", name or "").translate(CONTROL_CHARS).translate(_UNSAFE)
+    text = "".join(ch for ch in name or "" if unicodedata.category(ch) not in _INVISIBLE)
+    text = unicodedata.normalize("NFC", text).translate(_UNSAFE)
     stripped = None
     while stripped != text:  # no leading dots (hidden files, "..") nor trailing dots or spaces
         stripped, text = text, text.strip().strip(".")
