@@ -99,12 +99,22 @@ def plan(files: list[FileEntry]) -> list[tuple[FileEntry, str]]:
         name = safe_name(entry.name, entry.url)
         candidate, n = name, 2
         while candidate.lower() in used:
-            stem, dot, ext = name.rpartition(".")
-            candidate = _shorten(f"{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})")
+            candidate = _numbered(name, n)
             n += 1
         used.add(candidate.lower())
         planned.append((entry, candidate))
     return planned
+
+
+def _numbered(name: str, n: int) -> str:
+    """``name`` with " (n)" before its extension, the stem cut so that the number always fits."""
+    stem, dot, ext = name.rpartition(".")
+    ext = f".{ext}" if dot and stem and len(ext) <= 16 else ""
+    stem = stem if ext else name
+    tail = f" ({n}){ext}"
+    while stem and len((stem + tail).encode("utf-8")) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return stem + tail
 
 
 def task_folder(root: Path, task_id: str) -> Path:
