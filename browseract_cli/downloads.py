@@ -98,12 +98,18 @@ def plan(files: list[FileEntry]) -> list[tuple[FileEntry, str]]:
     for entry in files:
         name = safe_name(entry.name, entry.url)
         candidate, n = name, 2
-        while candidate.lower() in used:
+        while _taken(candidate.lower(), used):
             candidate = _numbered(name, n)
             n += 1
         used.add(candidate.lower())
         planned.append((entry, candidate))
     return planned
+
+
+def _taken(name: str, used: set[str]) -> bool:
+    """Whether ``name`` (lower case) is used, or is the ``.part`` of one used, or the reverse:
+    "r.csv" and "r.csv.part" in one task would share a temporary file with a finished one."""
+    return name in used or f"{name}.part" in used or (name.endswith(".part") and name[:-5] in used)
 
 
 def _numbered(name: str, n: int) -> str:
