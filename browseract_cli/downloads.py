@@ -311,7 +311,10 @@ class Transfer:
         window_start, window_bytes = self.clock(), 0
         while True:
             try:
-                chunk = resp.raw.read(CHUNK if expected is None else max(1, min(CHUNK, expected + 1 - total)))
+                # read1: whatever has arrived (read() would wait for a whole chunk, so a drip
+                # of a byte a second would never reach the stall check below).
+                chunk = resp.raw.read1(CHUNK if expected is None else max(1, min(CHUNK, expected + 1 - total)),
+                                       decode_content=False)
             except Exception as exc:  # urllib3 errors: a reset, a read timeout, a short body
                 raise FileRefused(f"the download broke off: {_transport_text(exc)}") from None
             if not chunk:
