@@ -276,6 +276,9 @@ class Transfer:
             os.fsync(fd)
             os.replace(part, target)
             return size
+        except OSError as exc:  # fsync, rename, truncate: some file systems say "full" only here
+            _remove(part)
+            raise _local(exc, target) from None
         except BaseException:
             _remove(part)
             raise
