@@ -69,16 +69,25 @@ def run_download(app: AppContext, ids: list[str], root: Path, mode: str, waiting
                     task = get_task(client, task_id)  # fresh: pre-signed URLs expire
                 except ApiError as err:
                     app.out.error(err, task_id)
-                    codes.append(int(err.exit_code))
+                    codes.append(_nothing(app, mode, task_id, int(err.exit_code)))
                     continue
                 finished, code = taskops.finished_or_code(app.out, task)
                 if finished is None:
-                    codes.append(code)
+                    codes.append(_nothing(app, mode, task_id, code))
                     continue
                 codes.append(download_task(app.out, transfer, finished, root, mode).exit_code)
     finally:
         transfer.close()
     return int(worst(codes))
+
+
+def _nothing(app: AppContext, mode: str, task_id: str, code: int) -> int:
+    """A task whose files were not fetched (not found, not finished): --json still gets its
+    result record, as every task does."""
+    if mode == "json":
+        app.out.json_line({"event": "result", "task_id": task_id, "downloaded": 0, "skipped": 0,
+                           "failed": 0, "exit_code": code})
+    return code
 
 
 def _wait(app: AppContext, client, ids: list[str], waiting) -> int:  # type: ignore[no-untyped-def]
