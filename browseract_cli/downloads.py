@@ -279,7 +279,9 @@ class Transfer:
         except OSError as exc:  # fsync, rename, truncate: some file systems say "full" only here
             _remove(part)
             raise _local(exc, target) from None
-        except BaseException:
+        # A failed file leaves nothing behind; after Ctrl-C or SIGTERM (not Exceptions) the
+        # .part stays, and the next run resumes it with Range.
+        except Exception:
             _remove(part)
             raise
         finally:
