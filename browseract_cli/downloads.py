@@ -243,8 +243,8 @@ class Transfer:
             done = self._existing(target, entry.size)
             if done is not None:
                 return FileResult(name, target, done, "skipped")
-            size = self._download(entry, target)
-            return FileResult(name, target, size, "downloaded")
+            size, fetched = self._download(entry, target)
+            return FileResult(name, target, size, "downloaded" if fetched else "skipped")
         except FileRefused as refused:
             return FileResult(name, None, None, "failed", str(refused))
 
@@ -265,17 +265,19 @@ class Transfer:
         raise FileRefused(f"{clean(str(target), 300)} exists with another size ({info.st_size} bytes, "
                           f"expected {size}); --overwrite replaces it")
 
-    def _download(self, entry: FileEntry, target: Path) -> int:
+    def _download(self, entry: FileEntry, target: Path) -> tuple[int, bool]:
+        """(size, True) once fetched; (size, False) when another download finished it first."""
         part = target.with_name(target.name + ".part")
         fd = _open_part(part)
         try:
             done = self._existing(target, entry.size) if not self.overwrite else None
-            if done is not None:  # another download finished it while this one waited
-                return done
+            if done is not None:  # another download finished it while this one waited: the
+                _remove(part)  # .part this one holds (just created) is of no use
+                return done, False
             size = self._stream(entry, fd, target.name)
             os.fsync(fd)
             os.replace(part, target)
-            return size
+            return size, True
         except OSError as exc:  # fsync, rename, truncate: some file systems say "full" only here
             _remove(part)
             raise _local(exc, target) from None
