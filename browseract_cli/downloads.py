@@ -221,11 +221,13 @@ class Transfer:
 
     def __init__(self, *, overwrite: bool = False, limits: Limits = Limits(),
                  clock: Callable[[], float] = time.monotonic, pool_size: int = 8,
-                 progress: Callable[[str, int, int | None], None] | None = None) -> None:
+                 progress: Callable[[str, int, int | None], None] | None = None,
+                 progress_end: Callable[[], None] | None = None) -> None:
         self.overwrite = overwrite
         self.limits = limits
         self.clock = clock
         self.progress = progress  # (name, bytes so far, total or None)
+        self.progress_end = progress_end  # once a file is over, however it ended
         self._pool_size = pool_size
         self._session: Any = None
 
@@ -235,6 +237,13 @@ class Transfer:
 
     def fetch(self, entry: FileEntry, folder: Path, name: str) -> FileResult:
         """One file into ``folder/name``; never raises except LocalIOError (74)."""
+        try:
+            return self._fetch(entry, folder, name)
+        finally:
+            if self.progress_end is not None:
+                self.progress_end()
+
+    def _fetch(self, entry: FileEntry, folder: Path, name: str) -> FileResult:
         target = folder / name
         if not entry.url:
             why = entry.error or (f"not ready (status {entry.status})" if entry.status else "no download URL yet")

@@ -58,8 +58,8 @@ def run_download(app: AppContext, ids: list[str], root: Path, mode: str, waiting
     from browseract_cli.results import download_task
 
     codes = []
-    progress = _progress_bar(app) if mode == "human" else None
-    transfer = Transfer(overwrite=overwrite, clock=app.clock, progress=progress)
+    progress, progress_end = _progress_bar(app) if mode == "human" else (None, None)
+    transfer = Transfer(overwrite=overwrite, clock=app.clock, progress=progress, progress_end=progress_end)
     try:
         with app.make_client() as client:
             if waiting is not None:
@@ -99,27 +99,37 @@ def _wait(app: AppContext, client, ids: list[str], waiting) -> int:  # type: ign
 
 
 def _progress_bar(app: AppContext):  # type: ignore[no-untyped-def]
-    """A one-line progress display on a terminal (stderr); None elsewhere."""
+    """(draw, end): a one-line progress display on a terminal (stderr); (None, None) elsewhere.
+    ``end`` finishes a line left open (a file that failed, or whose size was not known), so
+    the next line (a path, a warning) starts on a line of its own."""
     if not app.out.err_styled:
-        return None
+        return None, None
     import time
 
-    state = {"last": 0.0}
+    from browseract_cli.sanitize import clean
 
-    def show(name: str, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if now - state["last"] < 0.1 and (total is None or done < total):
-            return
-        state["last"] = now
-        from browseract_cli.sanitize import clean
+    state: dict = {"last": 0.0, "open": None}  # open: the newest (name, done, total) not ended
 
+    def text(name: str, done: int, total: int | None) -> str:
         width = 24
         if total:
             filled = int(width * min(done, total) / total)
             bar = "#" * filled + "-" * (width - filled)
-            text = f"{clean(name, 30)} [{bar}] {100 * done // total:3d}% {done // 1024} KiB"
-        else:
-            text = f"{clean(name, 30)} {done // 1024} KiB"
-        app.out.progress_line(text, final=bool(total and done >= total))
+            return f"{clean(name, 30)} [{bar}] {100 * done // total:3d}% {done // 1024} KiB"
+        return f"{clean(name, 30)} {done // 1024} KiB"
 
-    return show
+    def show(name: str, done: int, total: int | None) -> None:
+        final = bool(total and done >= total)
+        state["open"] = None if final else (name, done, total)
+        now = time.monotonic()
+        if now - state["last"] < 0.1 and not final:
+            return
+        state["last"] = now
+        app.out.progress_line(text(name, done, total), final=final)
+
+    def end() -> None:
+        if state["open"] is not None:
+            app.out.progress_line(text(*state["open"]), final=True)
+            state["open"] = None
+
+    return show, end
