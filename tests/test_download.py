@@ -18,7 +18,6 @@ import errno
 import json
 import os
 import socket
-import stat
 import subprocess
 import sys
 import unicodedata
@@ -31,7 +30,6 @@ import requests
 from conftest import CANARY, FakeClock, Run
 from socket_faults import (
     FaultServer,
-    Request,
     drip,
     endless_chunked,
     raw,
@@ -1029,3 +1027,42 @@ def test_memory_stays_flat_downloading_a_large_file(make_sim: Callable[..., SimS
             assert fh.read(300) == bytes((offset + i) % 256 for i in range(300))
     print(f"peak RSS: 1 MiB download {small_rss} KiB, 256 MiB download {big_rss} KiB")
     assert big_rss - small_rss < 10 * 1024, (small_rss, big_rss)  # within 10 MiB
+
+
+# --------------------------------------------------------------------------- the progress bar
+
+
+def test_no_progress_bar_off_a_terminal(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+                                        tmp_path: Path) -> None:
+    sim = make_sim(workflows={"wf": with_files({"name": "a.bin", "size": 2_000_000})})
+    run = cli("download", "-D", str(tmp_path), start_task(sim), base_url=sim.url)
+    assert "\r" not in run.stderr and "\x1b" not in run.stderr and "%" not in run.stderr
+
+
+def test_the_progress_bar_on_a_terminal_ends_its_line_before_anything_else(
+        make_sim: Callable[..., SimServer], file_host: Callable[..., FaultServer], tmp_path: Path) -> None:
+    """On a terminal (stderr), each file's progress line ends before the next line is written:
+    a failed file's warning and an unknown size's path never run on from a half-drawn bar."""
+    import pexpect
+
+    body = BODY * 64
+    host = file_host(choose=lambda req: short_body(declared=len(body) * 2, body=body)
+                     if "bad" in req.target else close_delimited(body))
+    sim = make_sim()
+    hosted_task(sim, "t-1", [entry(f"{host.url}/bad/b.bin", "bad.bin", None)],
+                output_files=[f"{host.url}/nolength.bin"])
+    env = {**os.environ, "BROWSERACT_BASE_URL": sim.url, "BROWSERACT_API_KEY": CANARY,
+           "TERM": "xterm", "COLUMNS": "80"}
+    child = pexpect.spawn(sys.executable, ["-m", "browseract_cli", "download", "-D", str(tmp_path), "t-1"],
+                          env=env, timeout=30)
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = child.before.decode()
+    assert child.exitstatus == 20, screen
+    assert "bad.bin [" in screen or "bad.bin 1024 KiB" in screen  # a bar was drawn
+    lines = screen.split("\r\n")
+    warning = next(line for line in lines if "warning:" in line)
+    assert warning.startswith("\x1b[33mwarning:"), lines
+    path = str(tmp_path / "t-1" / "nolength.bin")
+    assert path in lines, lines
+    assert CANARY not in screen
