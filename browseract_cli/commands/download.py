@@ -63,7 +63,10 @@ def run_download(app: AppContext, ids: list[str], root: Path, mode: str, waiting
     try:
         with app.make_client() as client:
             if waiting is not None:
-                codes.append(_wait(app, client, ids, waiting))
+                code, _ = _wait(app, client, ids, waiting)
+                if code in (130, 143):  # Ctrl-C or SIGTERM while waiting: stop, fetch nothing
+                    return code
+                codes.append(code)
             for task_id in ids:
                 try:
                     task = get_task(client, task_id)  # fresh: pre-signed URLs expire
@@ -90,12 +93,17 @@ def _nothing(app: AppContext, mode: str, task_id: str, code: int) -> int:
     return code
 
 
-def _wait(app: AppContext, client, ids: list[str], waiting) -> int:  # type: ignore[no-untyped-def]
+_ENDED = frozenset({"finished", "failed", "canceled"})
+
+
+def _wait(app: AppContext, client, ids: list[str], waiting):  # type: ignore[no-untyped-def]
+    """(the wait's code for the command, the tracked task of each ID)."""
     from browseract_cli import taskops
 
+    tracked: list = []
     code = taskops.wait_until_done(app, client, ids, waiting.timeout, waiting.interval,
-                                   until=frozenset({"finished", "failed", "canceled"}))
-    return code if code in (124, 130, 143) or code >= 65 else 0
+                                   until=_ENDED, tasks_out=tracked)
+    return (code if code in (124, 130, 143) or code >= 65 else 0), {t.task_id: t for t in tracked}
 
 
 def _progress_bar(app: AppContext):  # type: ignore[no-untyped-def]
