@@ -62,12 +62,18 @@ def run_download(app: AppContext, ids: list[str], root: Path, mode: str, waiting
     transfer = Transfer(overwrite=overwrite, clock=app.clock, progress=progress, progress_end=progress_end)
     try:
         with app.make_client() as client:
+            waited: dict = {}
             if waiting is not None:
-                code, _ = _wait(app, client, ids, waiting)
+                code, waited = _wait(app, client, ids, waiting)
                 if code in (130, 143):  # Ctrl-C or SIGTERM while waiting: stop, fetch nothing
                     return code
                 codes.append(code)
             for task_id in ids:
+                tracked = waited.get(task_id)
+                if tracked is not None and (tracked.error is not None or tracked.status not in _ENDED):
+                    # Not found, or still running at --timeout: the wait has said so already.
+                    codes.append(_nothing(app, mode, task_id, int(tracked.exit_code or 14)))
+                    continue
                 try:
                     task = get_task(client, task_id)  # fresh: pre-signed URLs expire
                 except ApiError as err:
