@@ -295,8 +295,12 @@ def test_wait_timeout_is_124(cli: Callable[..., Run], make_sim: Callable[..., Si
     task_id = start_task(sim, "demo-workflow-forever")
     run = cli("download", "--wait", "--timeout", "10s", "-D", str(tmp_path), task_id, expect=124,
               base_url=sim.url, clock=clock)
-    assert run.stdout == ""
+    assert run.stdout == "" and "add --wait" not in run.stderr
     assert sim.task_status(task_id) == "running"  # a timeout never cancels the task
+    doc = records(cli("download", "--wait", "--json", "--timeout", "10s", "-D", str(tmp_path), task_id,
+                      expect=124, base_url=sim.url, clock=clock))
+    assert doc == [{"event": "result", "task_id": task_id, "downloaded": 0, "skipped": 0, "failed": 0,
+                    "exit_code": 124}]
 
 
 def test_not_found_is_66(cli: Callable[..., Run], make_sim: Callable[..., SimServer], tmp_path: Path) -> None:
@@ -1066,3 +1070,103 @@ def test_the_progress_bar_on_a_terminal_ends_its_line_before_anything_else(
     path = str(tmp_path / "t-1" / "nolength.bin")
     assert path in lines, lines
     assert CANARY not in screen
+
+
+# --------------------------------------------------------------------------- odd corners
+
+
+def test_dir_that_is_a_file_is_74(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+                                  tmp_path: Path) -> None:
+    sim = make_sim(workflows={"wf": with_files({"name": "a.txt", "content": "A"})})
+    task_id = start_task(sim)
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    for target in (not_a_dir, not_a_dir / "below"):
+        run = cli("download", "-D", str(target), task_id, expect=74, base_url=sim.url)
+        assert "internal error" not in run.stderr and run.stdout == ""
+    assert not_a_dir.read_text() == "x"
+
+
+def test_a_fifo_at_the_part_is_refused_not_written_into(
+        cli: Callable[..., Run], make_sim: Callable[..., SimServer], tmp_path: Path) -> None:
+    sim = make_sim(workflows={"wf": with_files({"name": "a.bin", "size": 200_000},
+                                               {"name": "b.txt", "content": "B"})})
+    task_id = start_task(sim)
+    folder = tmp_path / task_id
+    folder.mkdir()
+    os.mkfifo(folder / "a.bin.part")
+    run = cli("download", "--json", "-D", str(tmp_path), task_id, expect=20, base_url=sim.url)
+    first, second, _ = records(run)
+    assert first["result"] == "failed" and "regular file" in first["error"]
+    assert second["result"] == "downloaded"
+    assert stat.S_ISFIFO(os.lstat(folder / "a.bin.part").st_mode)
+
+
+def test_credentials_inside_a_file_url_are_never_sent(
+        cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+        file_host: Callable[..., FaultServer], tmp_path: Path) -> None:
+    host = file_host(octets(b"data"))
+    sim = make_sim()
+    hosted_task(sim, "t-1", [entry(f"http://user:pw-secret@127.0.0.1:{host.port}/a.txt", "a.txt", 4)])
+    cli("download", "-D", str(tmp_path), "t-1", base_url=sim.url)
+    no_credentials(host)
+    assert b"pw-secret" not in host.requests[0].raw
+
+
+def test_a_redirect_loop_ends(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+                              tls_host: Callable[..., FaultServer], tmp_path: Path) -> None:
+    host = tls_host(choose=lambda req: respond(302, b"", content_type=None,
+                                               headers=[("Location", f"/again{req.index}")]))
+    sim = make_sim()
+    hosted_task(sim, "t-1", [entry(f"{host.url}/start", "a.txt", 4)])
+    run = cli("download", "--json", "-D", str(tmp_path), "t-1", expect=20, base_url=sim.url)
+    assert "redirects" in records(run)[0]["error"]
+    assert host.request_count <= 10
+
+
+def test_a_file_not_ready_yet_and_an_empty_file(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+                                                file_host: Callable[..., FaultServer], tmp_path: Path) -> None:
+    host = file_host(octets(b""))
+    sim = make_sim()
+    hosted_task(sim, "t-1", [{"fileName": "later.csv", "status": "downloading", "progress": 40},
+                             entry(f"{host.url}/empty", "empty.txt", 0)])
+    run = cli("download", "--json", "-D", str(tmp_path), "t-1", expect=20, base_url=sim.url)
+    later, empty, result = records(run)
+    assert later["result"] == "failed" and "downloading" in later["error"]
+    assert empty["result"] == "downloaded" and empty["bytes"] == 0
+    assert (tmp_path / "t-1" / "empty.txt").read_bytes() == b""
+    assert (result["downloaded"], result["failed"]) == (1, 1)
+
+
+def test_wait_json_keeps_stdout_to_json_and_not_found_is_said_once(
+        cli: Callable[..., Run], make_sim: Callable[..., SimServer], clock: FakeClock, tmp_path: Path) -> None:
+    lifecycle = [{"status": "running", "seconds": 2}, {"status": "finished"}]
+    sim = make_sim(clock=clock, workflows={"wf": with_files({"name": "a.txt", "content": "A"},
+                                                            lifecycle=lifecycle)})
+    task_id = start_task(sim)
+    run = cli("download", "--wait", "--json", "--interval", "1", "-D", str(tmp_path), task_id,
+              base_url=sim.url, clock=clock)
+    assert [r["event"] for r in records(run)] == ["file", "result"]
+    run = cli("download", "--wait", "-D", str(tmp_path), "nope", expect=66, base_url=sim.url, clock=clock)
+    assert run.stderr.count("error: nope: task not found") == 1, run.stderr
+
+
+class InterruptedClock(FakeClock):
+    """Ctrl-C arrives during the first wait between polls."""
+
+    def sleep(self, seconds: float) -> None:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_during_wait_fetches_nothing(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+                                            tmp_path: Path) -> None:
+    clock = InterruptedClock()
+    sim = make_sim(clock=clock, workflows={"wf": with_files({"name": "a.txt", "content": "A"})})
+    done = start_task(sim)
+    running = start_task(sim, "demo-workflow-forever")
+    before = sim.request_count(path=ep.GET_TASK.path)
+    run = cli("download", "--wait", "-D", str(tmp_path), done, running, expect=130, base_url=sim.url,
+              clock=clock)
+    assert run.stdout == "" and not (tmp_path / done).exists()
+    assert sim.request_count(path=ep.GET_TASK.path) == before
+    assert sim.task_status(running) != "canceled"  # Ctrl-C never cancels a task
