@@ -127,14 +127,15 @@ def task_folder(root: Path, task_id: str) -> Path:
     """DIR/TASK_ID, created if needed; LocalIOError (74) if it cannot be, FileRefused if unsafe."""
     folder = root / safe_name(task_id)
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        folder.mkdir(exist_ok=True)
-    except FileExistsError:
-        pass
+        root.mkdir(parents=True, exist_ok=True)  # FileExistsError: DIR is a file
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            pass  # a folder, or what the check below refuses
+        info = os.lstat(folder)
     except OSError as exc:
         raise LocalIOError(f"cannot create the folder {clean(str(folder), 300)}: "
                            f"{exc.strerror or type(exc).__name__}") from None
-    info = os.lstat(folder)
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         raise FileRefused(f"{clean(str(folder), 300)} is a symlink or not a folder: not followed")
     return folder
