@@ -383,6 +383,9 @@ def _open_part(part: Path) -> int:
             if exc.errno == errno.ELOOP:
                 raise FileRefused(f"{clean(str(part), 300)} is a symlink: not followed") from None
             raise _local(exc, part) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device: never written into
+            os.close(fd)
+            raise FileRefused(f"{clean(str(part), 300)} exists and is not a regular file: not replaced")
         _lock(fd)
         try:  # the lock holder may have renamed this .part into place meanwhile: start again
             if os.fstat(fd).st_ino == os.lstat(part).st_ino:
