@@ -18,6 +18,7 @@ import errno
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
 import unicodedata
