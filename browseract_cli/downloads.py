@@ -172,8 +172,9 @@ _CLASSES: dict[str, Any] = {}
 def file_session(pool_size: int = 8) -> Any:
     """A requests session for pre-signed URLs: proxies from the environment, never any auth."""
     import requests
-    from requests.adapters import HTTPAdapter
     from requests.auth import AuthBase
+
+    from browseract_cli.transport import adapter_class
 
     if "noauth" not in _CLASSES:
         class NoAuth(AuthBase):
@@ -189,7 +190,8 @@ def file_session(pool_size: int = 8) -> Any:
 
         _CLASSES.update(noauth=NoAuth, session=NoRedirects)
     session = _CLASSES["session"]()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+    # The API's adapter: its connections hand their socket to the deadline watchdog (_open).
+    adapter = adapter_class()(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     from browseract_cli import __version__
@@ -204,14 +206,36 @@ def _open(session: Any, url: str, headers: dict[str, str], limits: Limits) -> An
     check_url(url)
     for _ in range(MAX_REDIRECTS + 1):
         proxies = {"http": None, "https": None, "all": None} if is_loopback_host(urlsplit(url).hostname or "") else None
-        resp = session.get(url, headers=headers, stream=True, allow_redirects=False,
-                           timeout=(limits.connect_s, limits.read_s), proxies=proxies)
+        resp = _get_head(session, url, headers, limits, proxies)
         if resp.status_code not in (301, 302, 303, 307, 308):
             return resp
         location = resp.headers.get("Location", "")
         resp.close()
         url = check_url(urljoin(url, location), redirected=True)
     raise FileRefused("too many redirects")
+
+
+def _get_head(session: Any, url: str, headers: dict[str, str], limits: Limits, proxies: Any) -> Any:
+    """The response head within ``limits.stall_s`` as a whole: per-recv timeouts never stop a
+    server that drips its status line and headers (the API client's watchdog cuts it)."""
+    from browseract_cli.transport import CURRENT, WATCHDOG
+
+    watch = WATCHDOG.watch(limits.stall_s)
+    CURRENT.watch = watch
+    try:
+        resp = session.get(url, headers=headers, stream=True, allow_redirects=False,
+                           timeout=(limits.connect_s, limits.read_s), proxies=proxies)
+    except Exception:
+        if watch.fired:
+            raise FileRefused(f"no answer within {limits.stall_s:g}s: given up") from None
+        raise
+    finally:
+        CURRENT.watch = None
+        watch.cancel()
+    if watch.fired:  # the cut can look like a short answer
+        resp.close()
+        raise FileRefused(f"no answer within {limits.stall_s:g}s: given up")
+    return resp
 
 
 # --------------------------------------------------------------------------- one file
