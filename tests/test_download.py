@@ -1171,3 +1171,22 @@ def test_ctrl_c_during_wait_fetches_nothing(cli: Callable[..., Run], make_sim: C
     assert run.stdout == "" and not (tmp_path / done).exists()
     assert sim.request_count(path=ep.GET_TASK.path) == before
     assert sim.task_status(running) != "canceled"  # Ctrl-C never cancels a task
+
+
+def test_a_server_dripping_its_headers_is_given_up(
+        cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+        file_host: Callable[..., FaultServer], tmp_path: Path, limits: Callable[..., None]) -> None:
+    """Per-recv timeouts never fire on a byte every few ms: the status line and headers must
+    arrive within stall_s as a whole."""
+    from socket_faults import header_drip
+
+    limits(stall_s=0.3, min_bytes=1024, read_s=5)
+    host = file_host(choose=lambda req: header_drip(every_s=0.005, header_bytes=60_000)
+                     if "slow" in req.target else octets(b"fine"))
+    sim = make_sim()
+    hosted_task(sim, "t-1", [entry(f"{host.url}/slow.bin", "slow.bin", 2),
+                             entry(f"{host.url}/ok.txt", "ok.txt", 4)])
+    run = cli("download", "--json", "-D", str(tmp_path), "t-1", expect=20, base_url=sim.url)
+    slow, ok, _ = records(run)
+    assert slow["result"] == "failed" and ok["result"] == "downloaded"
+    assert leftovers(tmp_path / "t-1") == []
