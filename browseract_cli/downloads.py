@@ -69,6 +69,7 @@ def safe_name(name: str | None, url: str | None = None) -> str:
         except ValueError:
             name = None
     text = "".join(ch for ch in name or "" if unicodedata.category(ch) not in _INVISIBLE)
+    text = clean(text, len(text) + 1)  # a server echoing the key as a name: "(key redacted)"
     text = unicodedata.normalize("NFC", text).translate(_UNSAFE)
     stripped = None
     while stripped != text:  # no leading dots (hidden files, "..") nor trailing dots or spaces
