@@ -1190,3 +1190,19 @@ def test_a_server_dripping_its_headers_is_given_up(
     slow, ok, _ = records(run)
     assert slow["result"] == "failed" and ok["result"] == "downloaded"
     assert leftovers(tmp_path / "t-1") == []
+
+
+def test_a_file_named_after_the_key_is_saved_and_shown_with_the_key_masked(
+        cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+        file_host: Callable[..., FaultServer], tmp_path: Path) -> None:
+    """A server echoing the key as a file name: the key is never printed nor made a file name."""
+    host = file_host(octets(b"data"))
+    sim = make_sim()
+    hosted_task(sim, "t-1", [entry(f"{host.url}/a", f"report-{CANARY}.csv", 4),
+                             entry(f"{host.url}/b", f"x{CANARY[:20]}\u200b{CANARY[20:]}", 4)],
+                output_files=[f"{host.url}/c/{CANARY}"])
+    for mode in ("-q", "--json"):
+        run = cli("download", mode, "-D", str(tmp_path), "t-1", base_url=sim.url)
+        assert CANARY not in run.stdout + run.stderr and "(key redacted)" in run.stdout
+    names = [p.name for p in (tmp_path / "t-1").iterdir()]
+    assert len(names) == 3 and not any(CANARY[:12] in n for n in names), names
