@@ -304,6 +304,40 @@ def test_wait_timeout_is_124(cli: Callable[..., Run], make_sim: Callable[..., Si
                     "exit_code": 124}]
 
 
+def test_wait_json_keeps_stdout_to_json_and_not_found_is_said_once(
+        cli: Callable[..., Run], make_sim: Callable[..., SimServer], clock: FakeClock, tmp_path: Path) -> None:
+    lifecycle = [{"status": "running", "seconds": 2}, {"status": "finished"}]
+    sim = make_sim(clock=clock, workflows={"wf": with_files({"name": "a.txt", "content": "A"},
+                                                            lifecycle=lifecycle)})
+    task_id = start_task(sim)
+    run = cli("download", "--wait", "--json", "--interval", "1", "-D", str(tmp_path), task_id,
+              base_url=sim.url, clock=clock)
+    assert [r["event"] for r in records(run)] == ["file", "result"]
+    run = cli("download", "--wait", "-D", str(tmp_path), "nope", expect=66, base_url=sim.url, clock=clock)
+    assert run.stderr.count("error: nope: task not found") == 1, run.stderr
+
+
+class InterruptedClock(FakeClock):
+    """Ctrl-C arrives during the first wait between polls."""
+
+    def sleep(self, seconds: float) -> None:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_during_wait_fetches_nothing(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+                                            tmp_path: Path) -> None:
+    clock = InterruptedClock()
+    sim = make_sim(clock=clock, workflows={"wf": with_files({"name": "a.txt", "content": "A"})})
+    done = start_task(sim)
+    running = start_task(sim, "demo-workflow-forever")
+    before = sim.request_count(path=ep.GET_TASK.path)
+    run = cli("download", "--wait", "-D", str(tmp_path), done, running, expect=130, base_url=sim.url,
+              clock=clock)
+    assert run.stdout == "" and not (tmp_path / done).exists()
+    assert sim.request_count(path=ep.GET_TASK.path) == before
+    assert sim.task_status(running) != "canceled"  # Ctrl-C never cancels a task
+
+
 def test_not_found_is_66(cli: Callable[..., Run], make_sim: Callable[..., SimServer], tmp_path: Path) -> None:
     sim = make_sim()
     run = cli("download", "-D", str(tmp_path), "nope", expect=66, base_url=sim.url)
@@ -343,6 +377,20 @@ def test_output_files_urls_are_deduplicated_and_saved_under_their_last_segment(
     assert sorted(r.target for r in host.requests) == sorted(
         ["/bucket/listed.csv?X-Amz-Signature=1", "/bucket/a%20report.json?X-Amz-Signature=2"])
     assert (tmp_path / "t-1" / "a report.json").read_bytes() == b"/bucket/a%20report.json?X-Amz-Signature=2"
+
+
+def test_a_file_not_ready_yet_and_an_empty_file(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+                                                file_host: Callable[..., FaultServer], tmp_path: Path) -> None:
+    host = file_host(octets(b""))
+    sim = make_sim()
+    hosted_task(sim, "t-1", [{"fileName": "later.csv", "status": "downloading", "progress": 40},
+                             entry(f"{host.url}/empty", "empty.txt", 0)])
+    run = cli("download", "--json", "-D", str(tmp_path), "t-1", expect=20, base_url=sim.url)
+    later, empty, result = records(run)
+    assert later["result"] == "failed" and "downloading" in later["error"]
+    assert empty["result"] == "downloaded" and empty["bytes"] == 0
+    assert (tmp_path / "t-1" / "empty.txt").read_bytes() == b""
+    assert (result["downloaded"], result["failed"]) == (1, 1)
 
 
 # --------------------------------------------------------------------------- N3 no key to file hosts
@@ -467,6 +515,42 @@ def test_file_urls_that_are_not_https_or_loopback_http_are_refused(
     assert ok["result"] == "downloaded" and (tmp_path / "t-1" / "ok.txt").read_bytes() == b"fine"
     assert (result["failed"], result["downloaded"], result["exit_code"]) == (1, 1, 20)
     assert loopback_only == [] and not (tmp_path / "t-1" / "bad.txt").exists()
+
+
+def test_credentials_inside_a_file_url_are_never_sent(
+        cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+        file_host: Callable[..., FaultServer], tmp_path: Path) -> None:
+    host = file_host(octets(b"data"))
+    sim = make_sim()
+    hosted_task(sim, "t-1", [entry(f"http://user:pw-secret@127.0.0.1:{host.port}/a.txt", "a.txt", 4)])
+    cli("download", "-D", str(tmp_path), "t-1", base_url=sim.url)
+    no_credentials(host)
+    assert b"pw-secret" not in host.requests[0].raw
+
+
+def test_a_redirect_loop_ends(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+                              tls_host: Callable[..., FaultServer], tmp_path: Path) -> None:
+    host = tls_host(choose=lambda req: respond(302, b"", content_type=None,
+                                               headers=[("Location", f"/again{req.index}")]))
+    sim = make_sim()
+    hosted_task(sim, "t-1", [entry(f"{host.url}/start", "a.txt", 4)])
+    run = cli("download", "--json", "-D", str(tmp_path), "t-1", expect=20, base_url=sim.url)
+    assert "redirects" in records(run)[0]["error"]
+    assert host.request_count <= 10
+
+
+def test_loopback_file_urls_never_go_through_a_proxy(
+        cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+        file_host: Callable[..., FaultServer], tmp_path: Path) -> None:
+    proxy = file_host(respond(502, b"proxy", content_type="text/plain"))
+    host = file_host(octets(b"data"))
+    sim = make_sim()
+    hosted_task(sim, "t-1", [entry(f"{host.url}/a.txt", "a.txt", 4)])
+    cli("download", "-D", str(tmp_path), "t-1", base_url=sim.url,
+        env={"HTTP_PROXY": proxy.url, "HTTPS_PROXY": proxy.url, "ALL_PROXY": proxy.url, "NO_PROXY": ""})
+    assert proxy.request_count == 0 and proxy.connections == 0
+    assert (tmp_path / "t-1" / "a.txt").read_bytes() == b"data"
+
 
 
 # --------------------------------------------------------------------------- N4 names (unit)
@@ -640,6 +724,21 @@ def test_a_symlink_at_the_target_is_never_followed(
     assert result["exit_code"] == 20
 
 
+def test_a_fifo_at_the_part_is_refused_not_written_into(
+        cli: Callable[..., Run], make_sim: Callable[..., SimServer], tmp_path: Path) -> None:
+    sim = make_sim(workflows={"wf": with_files({"name": "a.bin", "size": 200_000},
+                                               {"name": "b.txt", "content": "B"})})
+    task_id = start_task(sim)
+    folder = tmp_path / task_id
+    folder.mkdir()
+    os.mkfifo(folder / "a.bin.part")
+    run = cli("download", "--json", "-D", str(tmp_path), task_id, expect=20, base_url=sim.url)
+    first, second, _ = records(run)
+    assert first["result"] == "failed" and "regular file" in first["error"]
+    assert second["result"] == "downloaded"
+    assert stat.S_ISFIFO(os.lstat(folder / "a.bin.part").st_mode)
+
+
 def test_a_file_named_like_another_ones_part_never_mixes_with_it(
         cli: Callable[..., Run], make_sim: Callable[..., SimServer], tmp_path: Path) -> None:
     sim = make_sim(workflows={"wf": with_files({"name": "r.bin", "size": 4000},
@@ -653,6 +752,22 @@ def test_a_file_named_like_another_ones_part_never_mixes_with_it(
         [other] = [p for name, p in saved.items() if name != "r.bin"]
         assert other.read_bytes() == b"short"
         assert sorted(p.name for p in (tmp_path / task_id).iterdir()) == sorted(p.name for p in saved.values())
+
+
+def test_a_file_named_after_the_key_is_saved_and_shown_with_the_key_masked(
+        cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+        file_host: Callable[..., FaultServer], tmp_path: Path) -> None:
+    """A server echoing the key as a file name: the key is never printed nor made a file name."""
+    host = file_host(octets(b"data"))
+    sim = make_sim()
+    hosted_task(sim, "t-1", [entry(f"{host.url}/a", f"report-{CANARY}.csv", 4),
+                             entry(f"{host.url}/b", f"x{CANARY[:20]}\u200b{CANARY[20:]}", 4)],
+                output_files=[f"{host.url}/c/{CANARY}"])
+    for mode in ("-q", "--json"):
+        run = cli("download", mode, "-D", str(tmp_path), "t-1", base_url=sim.url)
+        assert CANARY not in run.stdout + run.stderr and "(key redacted)" in run.stdout
+    names = [p.name for p in (tmp_path / "t-1").iterdir()]
+    assert len(names) == 3 and not any(CANARY[:12] in n for n in names), names
 
 
 # --------------------------------------------------------------------------- N5 complete or nothing
@@ -728,6 +843,25 @@ def test_a_dripping_server_is_given_up(cli: Callable[..., Run], make_sim: Callab
     assert slow["result"] == "failed" and "slow" in slow["error"]
     assert one["result"] == "downloaded"
     assert not (tmp_path / "t-1" / "slow.bin").exists() and leftovers(tmp_path / "t-1") == []
+
+
+def test_a_server_dripping_its_headers_is_given_up(
+        cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+        file_host: Callable[..., FaultServer], tmp_path: Path, limits: Callable[..., None]) -> None:
+    """Per-recv timeouts never fire on a byte every few ms: the status line and headers must
+    arrive within stall_s as a whole."""
+    from socket_faults import header_drip
+
+    limits(stall_s=0.3, min_bytes=1024, read_s=5)
+    host = file_host(choose=lambda req: header_drip(every_s=0.005, header_bytes=60_000)
+                     if "slow" in req.target else octets(b"fine"))
+    sim = make_sim()
+    hosted_task(sim, "t-1", [entry(f"{host.url}/slow.bin", "slow.bin", 2),
+                             entry(f"{host.url}/ok.txt", "ok.txt", 4)])
+    run = cli("download", "--json", "-D", str(tmp_path), "t-1", expect=20, base_url=sim.url)
+    slow, ok, _ = records(run)
+    assert slow["result"] == "failed" and ok["result"] == "downloaded"
+    assert leftovers(tmp_path / "t-1") == []
 
 
 def test_a_silent_server_is_given_up_after_the_read_timeout(
@@ -821,6 +955,18 @@ def test_a_write_error_after_the_body_is_74_too(
     monkeypatch.undo()
     assert "disk is full" in run.stderr and "internal error" not in run.stderr
     assert sorted(p.name for p in (tmp_path / task_id).iterdir()) == []
+
+
+def test_dir_that_is_a_file_is_74(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
+                                  tmp_path: Path) -> None:
+    sim = make_sim(workflows={"wf": with_files({"name": "a.txt", "content": "A"})})
+    task_id = start_task(sim)
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    for target in (not_a_dir, not_a_dir / "below"):
+        run = cli("download", "-D", str(target), task_id, expect=74, base_url=sim.url)
+        assert "internal error" not in run.stderr and run.stdout == ""
+    assert not_a_dir.read_text() == "x"
 
 
 # --------------------------------------------------------------------------- resume (issue 11)
@@ -1071,138 +1217,3 @@ def test_the_progress_bar_on_a_terminal_ends_its_line_before_anything_else(
     path = str(tmp_path / "t-1" / "nolength.bin")
     assert path in lines, lines
     assert CANARY not in screen
-
-
-# --------------------------------------------------------------------------- odd corners
-
-
-def test_dir_that_is_a_file_is_74(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
-                                  tmp_path: Path) -> None:
-    sim = make_sim(workflows={"wf": with_files({"name": "a.txt", "content": "A"})})
-    task_id = start_task(sim)
-    not_a_dir = tmp_path / "file"
-    not_a_dir.write_text("x")
-    for target in (not_a_dir, not_a_dir / "below"):
-        run = cli("download", "-D", str(target), task_id, expect=74, base_url=sim.url)
-        assert "internal error" not in run.stderr and run.stdout == ""
-    assert not_a_dir.read_text() == "x"
-
-
-def test_a_fifo_at_the_part_is_refused_not_written_into(
-        cli: Callable[..., Run], make_sim: Callable[..., SimServer], tmp_path: Path) -> None:
-    sim = make_sim(workflows={"wf": with_files({"name": "a.bin", "size": 200_000},
-                                               {"name": "b.txt", "content": "B"})})
-    task_id = start_task(sim)
-    folder = tmp_path / task_id
-    folder.mkdir()
-    os.mkfifo(folder / "a.bin.part")
-    run = cli("download", "--json", "-D", str(tmp_path), task_id, expect=20, base_url=sim.url)
-    first, second, _ = records(run)
-    assert first["result"] == "failed" and "regular file" in first["error"]
-    assert second["result"] == "downloaded"
-    assert stat.S_ISFIFO(os.lstat(folder / "a.bin.part").st_mode)
-
-
-def test_credentials_inside_a_file_url_are_never_sent(
-        cli: Callable[..., Run], make_sim: Callable[..., SimServer],
-        file_host: Callable[..., FaultServer], tmp_path: Path) -> None:
-    host = file_host(octets(b"data"))
-    sim = make_sim()
-    hosted_task(sim, "t-1", [entry(f"http://user:pw-secret@127.0.0.1:{host.port}/a.txt", "a.txt", 4)])
-    cli("download", "-D", str(tmp_path), "t-1", base_url=sim.url)
-    no_credentials(host)
-    assert b"pw-secret" not in host.requests[0].raw
-
-
-def test_a_redirect_loop_ends(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
-                              tls_host: Callable[..., FaultServer], tmp_path: Path) -> None:
-    host = tls_host(choose=lambda req: respond(302, b"", content_type=None,
-                                               headers=[("Location", f"/again{req.index}")]))
-    sim = make_sim()
-    hosted_task(sim, "t-1", [entry(f"{host.url}/start", "a.txt", 4)])
-    run = cli("download", "--json", "-D", str(tmp_path), "t-1", expect=20, base_url=sim.url)
-    assert "redirects" in records(run)[0]["error"]
-    assert host.request_count <= 10
-
-
-def test_a_file_not_ready_yet_and_an_empty_file(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
-                                                file_host: Callable[..., FaultServer], tmp_path: Path) -> None:
-    host = file_host(octets(b""))
-    sim = make_sim()
-    hosted_task(sim, "t-1", [{"fileName": "later.csv", "status": "downloading", "progress": 40},
-                             entry(f"{host.url}/empty", "empty.txt", 0)])
-    run = cli("download", "--json", "-D", str(tmp_path), "t-1", expect=20, base_url=sim.url)
-    later, empty, result = records(run)
-    assert later["result"] == "failed" and "downloading" in later["error"]
-    assert empty["result"] == "downloaded" and empty["bytes"] == 0
-    assert (tmp_path / "t-1" / "empty.txt").read_bytes() == b""
-    assert (result["downloaded"], result["failed"]) == (1, 1)
-
-
-def test_wait_json_keeps_stdout_to_json_and_not_found_is_said_once(
-        cli: Callable[..., Run], make_sim: Callable[..., SimServer], clock: FakeClock, tmp_path: Path) -> None:
-    lifecycle = [{"status": "running", "seconds": 2}, {"status": "finished"}]
-    sim = make_sim(clock=clock, workflows={"wf": with_files({"name": "a.txt", "content": "A"},
-                                                            lifecycle=lifecycle)})
-    task_id = start_task(sim)
-    run = cli("download", "--wait", "--json", "--interval", "1", "-D", str(tmp_path), task_id,
-              base_url=sim.url, clock=clock)
-    assert [r["event"] for r in records(run)] == ["file", "result"]
-    run = cli("download", "--wait", "-D", str(tmp_path), "nope", expect=66, base_url=sim.url, clock=clock)
-    assert run.stderr.count("error: nope: task not found") == 1, run.stderr
-
-
-class InterruptedClock(FakeClock):
-    """Ctrl-C arrives during the first wait between polls."""
-
-    def sleep(self, seconds: float) -> None:
-        raise KeyboardInterrupt
-
-
-def test_ctrl_c_during_wait_fetches_nothing(cli: Callable[..., Run], make_sim: Callable[..., SimServer],
-                                            tmp_path: Path) -> None:
-    clock = InterruptedClock()
-    sim = make_sim(clock=clock, workflows={"wf": with_files({"name": "a.txt", "content": "A"})})
-    done = start_task(sim)
-    running = start_task(sim, "demo-workflow-forever")
-    before = sim.request_count(path=ep.GET_TASK.path)
-    run = cli("download", "--wait", "-D", str(tmp_path), done, running, expect=130, base_url=sim.url,
-              clock=clock)
-    assert run.stdout == "" and not (tmp_path / done).exists()
-    assert sim.request_count(path=ep.GET_TASK.path) == before
-    assert sim.task_status(running) != "canceled"  # Ctrl-C never cancels a task
-
-
-def test_a_server_dripping_its_headers_is_given_up(
-        cli: Callable[..., Run], make_sim: Callable[..., SimServer],
-        file_host: Callable[..., FaultServer], tmp_path: Path, limits: Callable[..., None]) -> None:
-    """Per-recv timeouts never fire on a byte every few ms: the status line and headers must
-    arrive within stall_s as a whole."""
-    from socket_faults import header_drip
-
-    limits(stall_s=0.3, min_bytes=1024, read_s=5)
-    host = file_host(choose=lambda req: header_drip(every_s=0.005, header_bytes=60_000)
-                     if "slow" in req.target else octets(b"fine"))
-    sim = make_sim()
-    hosted_task(sim, "t-1", [entry(f"{host.url}/slow.bin", "slow.bin", 2),
-                             entry(f"{host.url}/ok.txt", "ok.txt", 4)])
-    run = cli("download", "--json", "-D", str(tmp_path), "t-1", expect=20, base_url=sim.url)
-    slow, ok, _ = records(run)
-    assert slow["result"] == "failed" and ok["result"] == "downloaded"
-    assert leftovers(tmp_path / "t-1") == []
-
-
-def test_a_file_named_after_the_key_is_saved_and_shown_with_the_key_masked(
-        cli: Callable[..., Run], make_sim: Callable[..., SimServer],
-        file_host: Callable[..., FaultServer], tmp_path: Path) -> None:
-    """A server echoing the key as a file name: the key is never printed nor made a file name."""
-    host = file_host(octets(b"data"))
-    sim = make_sim()
-    hosted_task(sim, "t-1", [entry(f"{host.url}/a", f"report-{CANARY}.csv", 4),
-                             entry(f"{host.url}/b", f"x{CANARY[:20]}\u200b{CANARY[20:]}", 4)],
-                output_files=[f"{host.url}/c/{CANARY}"])
-    for mode in ("-q", "--json"):
-        run = cli("download", mode, "-D", str(tmp_path), "t-1", base_url=sim.url)
-        assert CANARY not in run.stdout + run.stderr and "(key redacted)" in run.stdout
-    names = [p.name for p in (tmp_path / "t-1").iterdir()]
-    assert len(names) == 3 and not any(CANARY[:12] in n for n in names), names
