@@ -30,7 +30,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from browseract_cli.errors import LocalIOError
 from browseract_cli.models import FileEntry
-from browseract_cli.sanitize import CONTROL_CHARS, clean
+from browseract_cli.sanitize import clean
 from browseract_cli.settings import is_loopback_host
 
 CHUNK = 1024 * 1024
@@ -38,6 +38,9 @@ MAX_NAME_BYTES = 200
 MAX_REDIRECTS = 5
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 _UNSAFE = dict.fromkeys(map(ord, '/\\:*?"<>|'), "_")
+# Controls, format characters (bidi overrides, zero-width), lone surrogates (not encodable: a
+# JSON "\ud800" would crash the file system call) and line/paragraph separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 class FileResult(NamedTuple):
@@ -65,12 +68,15 @@ def safe_name(name: str | None, url: str | None = None) -> str:
             name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         except ValueError:
             name = None
-    text = unicodedata.normalize("NFC", name or "").translate(CONTROL_CHARS).translate(_UNSAFE)
-    text = text.strip().strip(".").strip()  # no leading dots (hidden files, "..") nor trailing ones
+    text = "".join(ch for ch in name or "" if unicodedata.category(ch) not in _INVISIBLE)
+    text = clean(text, len(text) + 1)  # a server echoing the key as a name: "(key redacted)"
+    text = unicodedata.normalize("NFC", text).translate(_UNSAFE)
+    stripped = None
+    while stripped != text:  # no leading dots (hidden files, "..") nor trailing dots or spaces
+        stripped, text = text, text.strip().strip(".")
     if not text:
         text = "file"
-    stem, dot, ext = text.rpartition(".")
-    if (stem if dot else text).upper() in _RESERVED:
+    if text.split(".", 1)[0].rstrip().upper() in _RESERVED:  # Windows: "aux.tar.gz", "CON .txt" too
         text = "_" + text
     return _shorten(text)
 
@@ -93,27 +99,44 @@ def plan(files: list[FileEntry]) -> list[tuple[FileEntry, str]]:
     for entry in files:
         name = safe_name(entry.name, entry.url)
         candidate, n = name, 2
-        while candidate.lower() in used:
-            stem, dot, ext = name.rpartition(".")
-            candidate = _shorten(f"{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})")
+        while _taken(candidate.lower(), used):
+            candidate = _numbered(name, n)
             n += 1
         used.add(candidate.lower())
         planned.append((entry, candidate))
     return planned
 
 
+def _taken(name: str, used: set[str]) -> bool:
+    """Whether ``name`` (lower case) is used, or is the ``.part`` of one used, or the reverse:
+    "r.csv" and "r.csv.part" in one task would share a temporary file with a finished one."""
+    return name in used or f"{name}.part" in used or (name.endswith(".part") and name[:-5] in used)
+
+
+def _numbered(name: str, n: int) -> str:
+    """``name`` with " (n)" before its extension, the stem cut so that the number always fits."""
+    stem, dot, ext = name.rpartition(".")
+    ext = f".{ext}" if dot and stem and len(ext) <= 16 else ""
+    stem = stem if ext else name
+    tail = f" ({n}){ext}"
+    while stem and len((stem + tail).encode("utf-8")) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return stem + tail
+
+
 def task_folder(root: Path, task_id: str) -> Path:
     """DIR/TASK_ID, created if needed; LocalIOError (74) if it cannot be, FileRefused if unsafe."""
     folder = root / safe_name(task_id)
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        folder.mkdir(exist_ok=True)
-    except FileExistsError:
-        pass
+        root.mkdir(parents=True, exist_ok=True)  # FileExistsError: DIR is a file
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            pass  # a folder, or what the check below refuses
+        info = os.lstat(folder)
     except OSError as exc:
         raise LocalIOError(f"cannot create the folder {clean(str(folder), 300)}: "
                            f"{exc.strerror or type(exc).__name__}") from None
-    info = os.lstat(folder)
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         raise FileRefused(f"{clean(str(folder), 300)} is a symlink or not a folder: not followed")
     return folder
@@ -150,8 +173,9 @@ _CLASSES: dict[str, Any] = {}
 def file_session(pool_size: int = 8) -> Any:
     """A requests session for pre-signed URLs: proxies from the environment, never any auth."""
     import requests
-    from requests.adapters import HTTPAdapter
     from requests.auth import AuthBase
+
+    from browseract_cli.transport import adapter_class
 
     if "noauth" not in _CLASSES:
         class NoAuth(AuthBase):
@@ -167,7 +191,8 @@ def file_session(pool_size: int = 8) -> Any:
 
         _CLASSES.update(noauth=NoAuth, session=NoRedirects)
     session = _CLASSES["session"]()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+    # The API's adapter: its connections hand their socket to the deadline watchdog (_open).
+    adapter = adapter_class()(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     from browseract_cli import __version__
@@ -182,14 +207,36 @@ def _open(session: Any, url: str, headers: dict[str, str], limits: Limits) -> An
     check_url(url)
     for _ in range(MAX_REDIRECTS + 1):
         proxies = {"http": None, "https": None, "all": None} if is_loopback_host(urlsplit(url).hostname or "") else None
-        resp = session.get(url, headers=headers, stream=True, allow_redirects=False,
-                           timeout=(limits.connect_s, limits.read_s), proxies=proxies)
+        resp = _get_head(session, url, headers, limits, proxies)
         if resp.status_code not in (301, 302, 303, 307, 308):
             return resp
         location = resp.headers.get("Location", "")
         resp.close()
         url = check_url(urljoin(url, location), redirected=True)
     raise FileRefused("too many redirects")
+
+
+def _get_head(session: Any, url: str, headers: dict[str, str], limits: Limits, proxies: Any) -> Any:
+    """The response head within ``limits.stall_s`` as a whole: per-recv timeouts never stop a
+    server that drips its status line and headers (the API client's watchdog cuts it)."""
+    from browseract_cli.transport import CURRENT, WATCHDOG
+
+    watch = WATCHDOG.watch(limits.stall_s)
+    CURRENT.watch = watch
+    try:
+        resp = session.get(url, headers=headers, stream=True, allow_redirects=False,
+                           timeout=(limits.connect_s, limits.read_s), proxies=proxies)
+    except Exception:
+        if watch.fired:
+            raise FileRefused(f"no answer within {limits.stall_s:g}s: given up") from None
+        raise
+    finally:
+        CURRENT.watch = None
+        watch.cancel()
+    if watch.fired:  # the cut can look like a short answer
+        resp.close()
+        raise FileRefused(f"no answer within {limits.stall_s:g}s: given up")
+    return resp
 
 
 # --------------------------------------------------------------------------- one file
@@ -200,11 +247,13 @@ class Transfer:
 
     def __init__(self, *, overwrite: bool = False, limits: Limits = Limits(),
                  clock: Callable[[], float] = time.monotonic, pool_size: int = 8,
-                 progress: Callable[[str, int, int | None], None] | None = None) -> None:
+                 progress: Callable[[str, int, int | None], None] | None = None,
+                 progress_end: Callable[[], None] | None = None) -> None:
         self.overwrite = overwrite
         self.limits = limits
         self.clock = clock
         self.progress = progress  # (name, bytes so far, total or None)
+        self.progress_end = progress_end  # once a file is over, however it ended
         self._pool_size = pool_size
         self._session: Any = None
 
@@ -214,6 +263,13 @@ class Transfer:
 
     def fetch(self, entry: FileEntry, folder: Path, name: str) -> FileResult:
         """One file into ``folder/name``; never raises except LocalIOError (74)."""
+        try:
+            return self._fetch(entry, folder, name)
+        finally:
+            if self.progress_end is not None:
+                self.progress_end()
+
+    def _fetch(self, entry: FileEntry, folder: Path, name: str) -> FileResult:
         target = folder / name
         if not entry.url:
             why = entry.error or (f"not ready (status {entry.status})" if entry.status else "no download URL yet")
@@ -222,8 +278,8 @@ class Transfer:
             done = self._existing(target, entry.size)
             if done is not None:
                 return FileResult(name, target, done, "skipped")
-            size = self._download(entry, target)
-            return FileResult(name, target, size, "downloaded")
+            size, fetched = self._download(entry, target)
+            return FileResult(name, target, size, "downloaded" if fetched else "skipped")
         except FileRefused as refused:
             return FileResult(name, None, None, "failed", str(refused))
 
@@ -244,18 +300,25 @@ class Transfer:
         raise FileRefused(f"{clean(str(target), 300)} exists with another size ({info.st_size} bytes, "
                           f"expected {size}); --overwrite replaces it")
 
-    def _download(self, entry: FileEntry, target: Path) -> int:
+    def _download(self, entry: FileEntry, target: Path) -> tuple[int, bool]:
+        """(size, True) once fetched; (size, False) when another download finished it first."""
         part = target.with_name(target.name + ".part")
         fd = _open_part(part)
         try:
             done = self._existing(target, entry.size) if not self.overwrite else None
-            if done is not None:  # another download finished it while this one waited
-                return done
+            if done is not None:  # another download finished it while this one waited: the
+                _remove(part)  # .part this one holds (just created) is of no use
+                return done, False
             size = self._stream(entry, fd, target.name)
             os.fsync(fd)
             os.replace(part, target)
-            return size
-        except BaseException:
+            return size, True
+        except OSError as exc:  # fsync, rename, truncate: some file systems say "full" only here
+            _remove(part)
+            raise _local(exc, target) from None
+        # A failed file leaves nothing behind; after Ctrl-C or SIGTERM (not Exceptions) the
+        # .part stays, and the next run resumes it with Range.
+        except Exception:
             _remove(part)
             raise
         finally:
@@ -290,7 +353,10 @@ class Transfer:
         window_start, window_bytes = self.clock(), 0
         while True:
             try:
-                chunk = resp.raw.read(CHUNK if expected is None else max(1, min(CHUNK, expected + 1 - total)))
+                # read1: whatever has arrived (read() would wait for a whole chunk, so a drip
+                # of a byte a second would never reach the stall check below).
+                chunk = resp.raw.read1(CHUNK if expected is None else max(1, min(CHUNK, expected + 1 - total)),
+                                       decode_content=False)
             except Exception as exc:  # urllib3 errors: a reset, a read timeout, a short body
                 raise FileRefused(f"the download broke off: {_transport_text(exc)}") from None
             if not chunk:
@@ -342,6 +408,9 @@ def _open_part(part: Path) -> int:
             if exc.errno == errno.ELOOP:
                 raise FileRefused(f"{clean(str(part), 300)} is a symlink: not followed") from None
             raise _local(exc, part) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device: never written into
+            os.close(fd)
+            raise FileRefused(f"{clean(str(part), 300)} exists and is not a regular file: not replaced")
         _lock(fd)
         try:  # the lock holder may have renamed this .part into place meanwhile: start again
             if os.fstat(fd).st_ino == os.lstat(part).st_ino:

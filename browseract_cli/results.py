@@ -113,7 +113,17 @@ def download_task(out: Output, transfer: Any, task: Task, root: Path, mode: str,
         return _summary(out, task_id, results, mode if summary else "")
     results = []
     for entry, name in planned:
-        result = transfer.fetch(entry, folder, name)
+        try:
+            result = transfer.fetch(entry, folder, name)
+        except LocalIOError as err:  # the disk is full: no other file will fare better
+            if mode == Mode.JSON:  # the records still say which file and task it was (74)
+                from browseract_cli.render import error_json
+
+                results.append(FileResult(name, None, None, "failed", None))
+                out.json_line({"event": "file", "task_id": task_id, "name": name, "path": None,
+                               "bytes": None, "result": "failed", "error": error_json(err)})
+                _summary(out, task_id, results, mode if summary else "", code=ExitCode.IO_ERROR)
+            raise
         _report_file(out, task_id, result, mode)
         results.append(result)
     return _summary(out, task_id, results, mode if summary else "")
@@ -130,9 +140,11 @@ def _report_file(out: Output, task_id: str, result: Any, mode: str) -> None:
         out.line(str(result.path))
 
 
-def _summary(out: Output, task_id: str, results: Sequence[Any], mode: str) -> TaskFiles:
+def _summary(out: Output, task_id: str, results: Sequence[Any], mode: str,
+             code: ExitCode | None = None) -> TaskFiles:
     counts = {kind: sum(1 for r in results if r.result == kind) for kind in ("downloaded", "skipped", "failed")}
-    code = ExitCode.FILES_INCOMPLETE if counts["failed"] else ExitCode.OK
+    if code is None:
+        code = ExitCode.FILES_INCOMPLETE if counts["failed"] else ExitCode.OK
     if mode == Mode.JSON:
         out.json_line({"event": "result", "task_id": task_id, **counts, "exit_code": int(code)})
     elif results and mode == Mode.HUMAN:

@@ -58,22 +58,31 @@ def run_download(app: AppContext, ids: list[str], root: Path, mode: str, waiting
     from browseract_cli.results import download_task
 
     codes = []
-    progress = _progress_bar(app) if mode == "human" else None
-    transfer = Transfer(overwrite=overwrite, clock=app.clock, progress=progress)
+    progress, progress_end = _progress_bar(app) if mode == "human" else (None, None)
+    transfer = Transfer(overwrite=overwrite, clock=app.clock, progress=progress, progress_end=progress_end)
     try:
         with app.make_client() as client:
+            waited: dict = {}
             if waiting is not None:
-                codes.append(_wait(app, client, ids, waiting))
+                code, waited = _wait(app, client, ids, waiting)
+                if code in (130, 143):  # Ctrl-C or SIGTERM while waiting: stop, fetch nothing
+                    return code
+                codes.append(code)
             for task_id in ids:
+                tracked = waited.get(task_id)
+                if tracked is not None and (tracked.error is not None or tracked.status not in _ENDED):
+                    # Not found, or still running at --timeout: the wait has said so already.
+                    codes.append(_nothing(app, mode, task_id, int(tracked.exit_code or 14)))
+                    continue
                 try:
                     task = get_task(client, task_id)  # fresh: pre-signed URLs expire
                 except ApiError as err:
                     app.out.error(err, task_id)
-                    codes.append(int(err.exit_code))
+                    codes.append(_nothing(app, mode, task_id, int(err.exit_code)))
                     continue
                 finished, code = taskops.finished_or_code(app.out, task)
                 if finished is None:
-                    codes.append(code)
+                    codes.append(_nothing(app, mode, task_id, code))
                     continue
                 codes.append(download_task(app.out, transfer, finished, root, mode).exit_code)
     finally:
@@ -81,39 +90,63 @@ def run_download(app: AppContext, ids: list[str], root: Path, mode: str, waiting
     return int(worst(codes))
 
 
-def _wait(app: AppContext, client, ids: list[str], waiting) -> int:  # type: ignore[no-untyped-def]
+def _nothing(app: AppContext, mode: str, task_id: str, code: int) -> int:
+    """A task whose files were not fetched (not found, not finished): --json still gets its
+    result record, as every task does."""
+    if mode == "json":
+        app.out.json_line({"event": "result", "task_id": task_id, "downloaded": 0, "skipped": 0,
+                           "failed": 0, "exit_code": code})
+    return code
+
+
+_ENDED = frozenset({"finished", "failed", "canceled"})
+
+
+def _wait(app: AppContext, client, ids: list[str], waiting):  # type: ignore[no-untyped-def]
+    """(the wait's code for the command, the tracked task of each ID)."""
     from browseract_cli import taskops
 
+    tracked: list = []
     code = taskops.wait_until_done(app, client, ids, waiting.timeout, waiting.interval,
-                                   until=frozenset({"finished", "failed", "canceled"}))
-    return code if code in (124, 130, 143) or code >= 65 else 0
+                                   until=_ENDED, tasks_out=tracked)
+    return (code if code in (124, 130, 143) or code >= 65 else 0), {t.task_id: t for t in tracked}
 
 
 def _progress_bar(app: AppContext):  # type: ignore[no-untyped-def]
-    """A one-line progress display on a terminal (stderr); None elsewhere."""
+    """(draw, end): a one-line progress display on a terminal (stderr); (None, None) elsewhere.
+    ``end`` finishes a line left open (a file that failed, or whose size was not known), so
+    the next line (a path, a warning) starts on a line of its own."""
     if not app.out.err_styled:
-        return None
+        return None, None
     import time
 
-    state = {"last": 0.0}
+    from browseract_cli.sanitize import clean
 
-    def show(name: str, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if now - state["last"] < 0.1 and (total is None or done < total):
-            return
-        state["last"] = now
-        from browseract_cli.sanitize import clean
+    state: dict = {"last": 0.0, "open": None}  # open: the newest (name, done, total) not ended
 
+    def text(name: str, done: int, total: int | None) -> str:
         width = 24
         if total:
             filled = int(width * min(done, total) / total)
             bar = "#" * filled + "-" * (width - filled)
-            text = f"{clean(name, 30)} [{bar}] {100 * done // total:3d}% {_mib(done)} of {_mib(total)}"
-        else:
-            text = f"{clean(name, 30)} {_mib(done)}"
-        app.out.progress_line(text, final=bool(total and done >= total))
+            return f"{clean(name, 30)} [{bar}] {100 * done // total:3d}% {_mib(done)} of {_mib(total)}"
+        return f"{clean(name, 30)} {_mib(done)}"
 
-    return show
+    def show(name: str, done: int, total: int | None) -> None:
+        final = bool(total and done >= total)
+        state["open"] = None if final else (name, done, total)
+        now = time.monotonic()
+        if now - state["last"] < 0.1 and not final:
+            return
+        state["last"] = now
+        app.out.progress_line(text(name, done, total), final=final)
+
+    def end() -> None:
+        if state["open"] is not None:
+            app.out.progress_line(text(*state["open"]), final=True)
+            state["open"] = None
+
+    return show, end
 
 
 def _mib(n: int) -> str:
