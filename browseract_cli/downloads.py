@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import threading
 import time
 import unicodedata
 from collections.abc import Callable
@@ -255,7 +256,9 @@ class Transfer:
         self.progress = progress  # (name, bytes so far, total or None)
         self.progress_end = progress_end  # once a file is over, however it ended
         self._pool_size = pool_size
+        self.workers = pool_size  # files fetched at once (the command's pool)
         self._session: Any = None
+        self._session_lock = threading.Lock()
 
     def close(self) -> None:
         if self._session is not None:
@@ -327,8 +330,9 @@ class Transfer:
     def _stream(self, entry: FileEntry, fd: int, name: str) -> int:
         import requests
 
-        if self._session is None:
-            self._session = file_session(self._pool_size)
+        with self._session_lock:  # one session, shared by the files fetched at once
+            if self._session is None:
+                self._session = file_session(self._pool_size)
         offset = os.fstat(fd).st_size
         resume = bool(entry.size and 0 < offset < entry.size)
         headers = {"Range": f"bytes={offset}-"} if resume else {}

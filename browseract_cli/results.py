@@ -98,6 +98,7 @@ def download_task(out: Output, transfer: Any, task: Task, root: Path, mode: str,
     """Every file of a finished task into ``root/TASK_ID/``, reported in ``mode`` (with a
     summary per task unless ``summary`` is false: `run --json` folds it into its result)."""
     from browseract_cli.downloads import FileRefused, FileResult, plan, task_folder
+    from browseract_cli.pool import ordered_map
 
     task_id = task.id or ""
     planned = plan(task.files)
@@ -112,9 +113,11 @@ def download_task(out: Output, transfer: Any, task: Task, root: Path, mode: str,
             _report_file(out, task_id, result, mode)
         return _summary(out, task_id, results, mode if summary else "")
     results = []
-    for entry, name in planned:
+    fetched = ordered_map(lambda item: transfer.fetch(item[0], folder, item[1]), planned,
+                          getattr(transfer, "workers", 1))
+    for _, name in planned:
         try:
-            result = transfer.fetch(entry, folder, name)
+            result = next(fetched)  # several at once; reported in the task's order
         except LocalIOError as err:  # the disk is full: no other file will fare better
             if mode == Mode.JSON:  # the records still say which file and task it was (74)
                 from browseract_cli.render import error_json

@@ -78,3 +78,14 @@ def test_ordered_map_yields_in_order_and_raises_at_the_failing_items_turn() -> N
         for value in ordered_map(work, range(6), workers=4):
             got.append(value)
     assert got == [0, 1, 4]
+
+
+def test_download_fetches_a_tasks_files_at_once_and_lists_them_in_order(cli, make_sim, clock, tmp_path) -> None:
+    files = [{"name": f"f{i}.bin", "size": 5000 + i} for i in range(6)]
+    sim = make_sim(clock=clock, latency=0.15, workflows={"multi": {"lifecycle": [{"status": "finished"}],
+                                                                   "files": files}})
+    task_id = cli("run", "multi", "--no-validate", base_url=sim.url, clock=clock).stdout.strip()
+    run = cli("download", "-q", "-D", str(tmp_path), task_id, base_url=sim.url, clock=clock)
+    assert run.lines == [str(tmp_path / task_id / f"f{i}.bin") for i in range(6)]
+    assert [(tmp_path / task_id / f"f{i}.bin").stat().st_size for i in range(6)] == [5000 + i for i in range(6)]
+    assert sim.max_in_flight == 6

@@ -59,7 +59,10 @@ def run_download(app: AppContext, ids: list[str], root: Path, mode: str, waiting
 
     codes = []
     progress, progress_end = _progress_bar(app) if mode == "human" else (None, None)
-    transfer = Transfer(overwrite=overwrite, clock=app.clock, progress=progress, progress_end=progress_end)
+    from browseract_cli.pool import workers_from
+
+    transfer = Transfer(overwrite=overwrite, clock=app.clock, progress=progress, progress_end=progress_end,
+                        pool_size=workers_from(app.env))
     try:
         with app.make_client() as client:
             waited: dict = {}
