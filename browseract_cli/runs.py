@@ -162,6 +162,10 @@ def _create(app: AppContext, client: ApiClient, target: Target, body: dict[str, 
         try:
             return start(client, body)
         except ApiError as err:
+            if err.code == 10013:  # "Proxy region does not exist.": a bad --region (65), not a
+                # missing template, whatever its "not exist" wording suggests to the classifier
+                raise ApiError("bad_request", err.msg, http_status=err.http_status, code=err.code,
+                               trace_id=err.trace_id, resource="region") from None
             left = give_up - app.clock()
             if err.code == 10118 and left > 0:
                 delay = min(SLOT_RETRY_MAX, 2.0 * 2 ** tries, left)

@@ -48,7 +48,6 @@ def known_bug(reason: str) -> pytest.MarkDecorator:
 BUG_POSITION = known_bug("input file: no position for NaN or deep nesting")
 BUG_SURROGATE = known_bug("input values that are not UTF-8 text crash the request")
 BUG_JSON_FILE = known_bug("--json: no result line for a malformed input file")
-BUG_REGION = known_bug("10013 is classified as 'not found' for templates")
 BUG_ID = known_bug("an unusable task ID is printed as if it were one")
 BUG_SLOT = known_bug("after --wait-for-slot, the hint says to add --wait-for-slot")
 FIND_IT = "browseract list --workflow demo-workflow --since 10m"
@@ -440,7 +439,6 @@ def test_an_unknown_workflow_or_template_is_66(env: Env, validate: bool) -> None
 
 
 @pytest.mark.parametrize("validate", [True, False])
-@BUG_REGION
 def test_a_bad_region_is_65_and_says_where_the_codes_are(env: Env, validate: bool) -> None:
     flags = [] if validate else ["--no-validate"]
     ran = env("run-template", "demo-template", "--region", "XX", "-i", "url=u", *flags, expect=65)
@@ -448,7 +446,6 @@ def test_a_bad_region_is_65_and_says_where_the_codes_are(env: Env, validate: boo
     assert MAY_EXIST not in ran.stderr and env.sim.created_tasks() == []
 
 
-@BUG_REGION
 def test_a_bad_region_in_json_mode(env: Env) -> None:
     ran = env("run-template", "demo-template", "--region", "XX", "--json", "--no-validate", expect=65)
     [record] = [json.loads(line) for line in ran.lines]
