@@ -160,7 +160,7 @@ def _create(app: AppContext, client: ApiClient, target: Target, body: dict[str, 
     tries = 0
     while True:
         try:
-            return start(client, body)
+            return _usable(start(client, body), target)
         except ApiError as err:
             if err.code == 10013:  # "Proxy region does not exist.": a bad --region (65), not a
                 # missing template, whatever its "not exist" wording suggests to the classifier
@@ -180,6 +180,20 @@ def _create(app: AppContext, client: ApiClient, target: Target, body: dict[str, 
                             f"`browseract list{where} --since 10m` before starting it again "
                             "(a start is never sent twice by browseract)")
             raise
+
+
+def _usable(created: Created, target: Target) -> Created:
+    """The answer, if its ID is one a task ID can be (what `status`, `watch`... accept); else a
+    bad answer (76): printing it would hand scripts an ID no command takes (or control bytes)."""
+    from browseract_cli.classify import bad_answer
+    from browseract_cli.options import check_task_id
+
+    try:
+        check_task_id(created.id or "")
+    except UsageError as bad:
+        what = "run-task" if target.kind == "workflow" else "run-task-by-template"
+        raise bad_answer(f"{what} answered with an unusable task 'id' ({bad.msg})", resource="task") from None
+    return created
 
 
 def _announce(app: AppContext, target: Target, created: Created, opts: RunOptions) -> None:

@@ -48,7 +48,6 @@ def known_bug(reason: str) -> pytest.MarkDecorator:
 BUG_POSITION = known_bug("input file: no position for NaN or deep nesting")
 BUG_SURROGATE = known_bug("input values that are not UTF-8 text crash the request")
 BUG_JSON_FILE = known_bug("--json: no result line for a malformed input file")
-BUG_ID = known_bug("an unusable task ID is printed as if it were one")
 BUG_SLOT = known_bug("after --wait-for-slot, the hint says to add --wait-for-slot")
 FIND_IT = "browseract list --workflow demo-workflow --since 10m"
 
@@ -467,9 +466,8 @@ SHORT = Timeouts(connect_s=1.0, read_s=0.3, request_s=2.0)
     ({"body": '{"id": null}', "content_type": "application/json"}, 76),
     ({"body": '{"id": ""}', "content_type": "application/json"}, 76),
     ({"body": '{"id": true}', "content_type": "application/json"}, 76),
-    pytest.param({"body": '{"id": "a\\nb"}', "content_type": "application/json"}, 76,  # not a task ID
-                 marks=BUG_ID),
-    pytest.param({"body": json.dumps({"id": "x" * 300}), "content_type": "application/json"}, 76, marks=BUG_ID),
+    pytest.param({"body": '{"id": "a\\nb"}', "content_type": "application/json"}, 76),  # not a task ID
+    pytest.param({"body": json.dumps({"id": "x" * 300}), "content_type": "application/json"}, 76),
     ({"body": "[]", "content_type": "application/json"}, 76),
     ({"body": "", "content_type": "application/json"}, 76),
     ({"body": json.dumps({"id": "1", "pad": "x" * (1 << 20)}), "content_type": "application/json"}, 76),  # huge
@@ -781,7 +779,6 @@ def expected_id(status: int, body: bytes) -> str | None:
 @fuzz_settings(150)
 @given(body=create_body, status=st.sampled_from([200, 200, 200, 201, 400, 500, 503]),
        ctype=st.sampled_from(["application/json", "application/json; charset=utf-8", "text/html", ""]))
-@BUG_ID
 def test_fuzz_the_create_answer(env: Env, body: bytes, status: int, ctype: str) -> None:
     env.sim.clear_requests()
     env.sim.add_fault("run-task", [{"body": body, "http": status, "content_type": ctype}])
