@@ -174,6 +174,10 @@ def _create(app: AppContext, client: ApiClient, target: Target, body: dict[str, 
                 app.sleep(delay)
                 tries += 1
                 continue
+            if err.code == 10118 and wait_for_slot > 0:
+                err.hint = (f"no slot became free within --wait-for-slot ({wait_for_slot:g}s): the "
+                            "account still runs as many tasks as its plan allows; wait for one to end "
+                            "(`browseract list --status running`), or allow longer")
             if err.reached_server and err.kind in ("network", "server"):
                 where = f" --workflow {target.id}" if target.kind == "workflow" else ""
                 err.hint = (f"the task may have been created before this failure: look with "

@@ -48,7 +48,7 @@ def known_bug(reason: str) -> pytest.MarkDecorator:
 BUG_POSITION = known_bug("input file: no position for NaN or deep nesting")
 BUG_SURROGATE = known_bug("input values that are not UTF-8 text crash the request")
 BUG_JSON_FILE = known_bug("--json: no result line for a malformed input file")
-BUG_SLOT = known_bug("after --wait-for-slot, the hint says to add --wait-for-slot")
+
 FIND_IT = "browseract list --workflow demo-workflow --since 10m"
 
 # Workflows of the tests' own, beside the built-in demo catalog.
@@ -559,7 +559,6 @@ def test_wait_for_slot_tries_again_until_a_slot_frees(make_env) -> None:
     assert ran.stderr.count("trying again in") == 3
 
 
-@BUG_SLOT
 def test_wait_for_slot_gives_up_after_its_duration_with_75(make_env) -> None:
     env = make_env(max_running=0)
     ran = env("run", "demo-workflow", "-i", "keyword=x", "--wait-for-slot", "1m", expect=75)
