@@ -78,7 +78,12 @@ def options(app: AppContext, inputs: list[str] | None, input_file: str | None, c
         extra["proxyRegion"] = region.strip()
     pairs = inp.parse_pairs(inputs or [])
     if input_file is not None:
-        pairs = inp.merge(inp.read_input_file(input_file, app.input_stream()), pairs)
+        try:
+            from_file = inp.read_input_file(input_file, app.input_stream())
+        except BrowseractError as err:  # 65: a failure to start, reported as every other one is
+            _failed_to_start(app, mode, err)
+            raise
+        pairs = inp.merge(from_file, pairs)
     return RunOptions(pairs, not no_validate, dry_run,
                       parse_duration(wait_for_slot, "--wait-for-slot") if wait_for_slot else 0.0,
                       _waiting(interval, timeout, max_outage, until, fmt, download_dir) if wait else None,
@@ -112,7 +117,7 @@ def run(app: AppContext, target: Target, opts: RunOptions, *, resumable: bool = 
     try:
         client = app.make_client()
     except ConfigError as err:
-        _failed_to_start(app, opts, err)
+        _failed_to_start(app, opts.mode, err)
         raise
     with client:
         try:
@@ -122,7 +127,7 @@ def run(app: AppContext, target: Target, opts: RunOptions, *, resumable: bool = 
                 return ExitCode.OK
             created = _create(app, client, target, body, opts.wait_for_slot)
         except BrowseractError as err:
-            _failed_to_start(app, opts, err)
+            _failed_to_start(app, opts.mode, err)
             raise
         _announce(app, target, created, opts)
         if opts.waiting is None:
@@ -130,8 +135,9 @@ def run(app: AppContext, target: Target, opts: RunOptions, *, resumable: bool = 
         return _wait_for_result(app, client, created.id or "", opts, resumable)
 
 
-def _failed_to_start(app: AppContext, opts: RunOptions, err: BrowseractError) -> None:
-    if opts.mode == Mode.JSON:
+def _failed_to_start(app: AppContext, mode: str, err: BrowseractError) -> None:
+    """--json: a start that failed is one result line with no task (usage errors excepted)."""
+    if mode == Mode.JSON:
         from browseract_cli.render_watch import iso
 
         app.out.json_line({"event": "result", "task_id": None, "at": iso(app.wall()), "status": None,

@@ -47,7 +47,6 @@ def known_bug(reason: str) -> pytest.MarkDecorator:
 
 BUG_POSITION = known_bug("input file: no position for NaN or deep nesting")
 BUG_SURROGATE = known_bug("input values that are not UTF-8 text crash the request")
-BUG_JSON_FILE = known_bug("--json: no result line for a malformed input file")
 
 FIND_IT = "browseract list --workflow demo-workflow --since 10m"
 
@@ -372,7 +371,6 @@ def test_an_input_file_that_cannot_be_read_is_65(env: Env, tmp_path: Path) -> No
     assert env.sim.requests == []
 
 
-@BUG_JSON_FILE
 def test_json_mode_reports_a_malformed_input_file_as_one_result_line(env: Env, tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text("{nope")
