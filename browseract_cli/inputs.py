@@ -32,9 +32,23 @@ def parse_pairs(values: Iterable[str]) -> list[tuple[str, str]]:
             raise UsageError(f"-i {clean(value, 60)!r} has an empty name", hint="write -i NAME=VALUE")
         if name in seen:
             raise UsageError(f"input {clean(name, 60)!r} is given twice with -i")
+        if not (_is_text(name) and _is_text(text)):  # bytes of argv that are not UTF-8
+            raise UsageError(f"-i {clean(name, 60)!r}: not valid UTF-8 text", hint="give the input as UTF-8")
         seen.add(name)
         pairs.append((name, text))
     return pairs
+
+
+def _is_text(text: str) -> bool:
+    """Whether ``text`` can be sent as JSON text: no surrogates (argv's undecodable bytes, or a
+    lone UTF-16 surrogate that a JSON file escaped as ``"\\ud800"``)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_input_file(path: str, stdin: IO[str]) -> list[tuple[str, str]]:
@@ -110,9 +124,12 @@ def _pairs_of(doc: Any, shown: str) -> list[tuple[str, str]]:
         raise InputError(f"input file {shown} must hold a JSON object {{\"name\": value}} or a list "
                          "of {\"name\", \"value\"}")
     names = [name for name, _ in pairs]
-    for index, name in enumerate(names):
+    for index, (name, value) in enumerate(pairs):
         if not name:
             raise InputError(f"input file {shown}: input {index} has an empty name")
+        if not (_is_text(name) and _is_text(value)):
+            raise InputError(f"input file {shown}: input {clean(name, 60)!r} holds a lone UTF-16 "
+                             "surrogate (such as \\ud800), which is not text")
         if name in names[:index]:
             raise InputError(f"input file {shown} names input {clean(name, 60)!r} twice")
     return pairs
