@@ -5,7 +5,8 @@ text), ``json`` (compact, one line), ``jsonl`` (one value per line, from a top-l
 the one array inside an object), ``csv`` (RFC 4180, from an array of objects: a header of the
 keys in first-seen order, nested values as compact JSON), ``raw`` (the exact text). A format
 that needs JSON of a shape the output does not have is a bad answer (76). JSON here is strict
-(RFC 8259): NaN and Infinity are not JSON; duplicate keys keep the last value.
+(RFC 8259): NaN and Infinity are not JSON, nor is a number no double holds (``1e400``, which
+would be printed back as ``Infinity``); duplicate keys keep the last value.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from typing import Any
 
@@ -27,12 +29,38 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
+def _finite(text: str) -> float:
+    """A JSON number as a float; one no double holds (1e400) is refused: it would print as
+    ``Infinity``, which is not JSON."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
 def parse(text: str) -> Any:
     """The output as JSON, or ``_NOT_JSON`` (never raises)."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
     except (ValueError, RecursionError):
         return _NOT_JSON
+
+
+def _why_not_json(text: str) -> str:
+    """What is wrong with output that parse() refused (the message of the 76)."""
+    try:
+        json.loads(text)
+    except RecursionError:
+        return "is nested too deeply to read"
+    except json.JSONDecodeError:
+        return "is not JSON"
+    except ValueError:  # an integer of more digits than Python converts
+        return "holds a number too long to read"
+    try:
+        json.loads(text, parse_float=_finite)
+    except ValueError:
+        return "holds a number out of range for JSON"
+    return "holds NaN or Infinity, which are not JSON"
 
 
 def is_json(value: Any) -> bool:
@@ -66,7 +94,7 @@ def render(text: str, fmt: str, *, terminal: bool, csv_safe: bool = False) -> st
         return text if text.endswith("\n") else text + "\n"
     value = parse(text)
     if not is_json(value):
-        raise bad_shape("is not JSON")
+        raise bad_shape(_why_not_json(text))
     try:
         if fmt == "json":
             return _compact(value) + "\n"
