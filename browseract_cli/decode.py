@@ -80,7 +80,14 @@ def bad_shape(what: str) -> ApiError:
 
 
 def render(text: str, fmt: str, *, terminal: bool, csv_safe: bool = False) -> str:
-    """The text to write for ``fmt``; ApiError (76) when the output does not fit the format."""
+    """The text to write for ``fmt``; ApiError (76) when the output does not fit the format.
+
+    Always writable as UTF-8: a lone surrogate, in the text or escaped in its JSON, is U+FFFD.
+    """
+    return writable(_render(text, fmt, terminal=terminal, csv_safe=csv_safe))
+
+
+def _render(text: str, fmt: str, *, terminal: bool, csv_safe: bool) -> str:
     text = writable(text)
     if fmt == "raw":
         return text

@@ -73,14 +73,16 @@ def atomic_write(path: Path, text: str) -> None:
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)  # a normal file, as the shell's `>` would make it
         os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
-        if tmp is not None:
+        raise LocalIOError(f"cannot write {clean(str(path), 300)}: {exc.strerror or type(exc).__name__}",
+                           hint="check the folder exists and can be written") from None
+    finally:
+        if tmp is not None:  # whatever went wrong (Ctrl-C included), no temporary file stays
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
-        raise LocalIOError(f"cannot write {clean(str(path), 300)}: {exc.strerror or type(exc).__name__}",
-                           hint="check the folder exists and can be written") from None
 
 
 # --------------------------------------------------------------------------- files
