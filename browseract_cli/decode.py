@@ -87,6 +87,9 @@ def render(text: str, fmt: str, *, terminal: bool, csv_safe: bool = False) -> st
     return writable(_render(text, fmt, terminal=terminal, csv_safe=csv_safe))
 
 
+PRETTY_GROWTH = 16  # auto on a terminal: indented JSON up to 16 times the text (+ 64 KiB), else as is
+
+
 def _render(text: str, fmt: str, *, terminal: bool, csv_safe: bool) -> str:
     text = writable(text)
     if fmt == "raw":
@@ -94,10 +97,9 @@ def _render(text: str, fmt: str, *, terminal: bool, csv_safe: bool) -> str:
     if fmt == "auto":
         value = parse(text) if terminal else _NOT_JSON
         if is_json(value) and isinstance(value, dict | list):
-            try:
-                return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
-            except (ValueError, RecursionError):
-                pass
+            pretty = _pretty(value, PRETTY_GROWTH * len(text) + 65536)
+            if pretty is not None:
+                return pretty + "\n"
         return text if text.endswith("\n") else text + "\n"
     value = parse(text)
     if not is_json(value):
@@ -111,6 +113,23 @@ def _render(text: str, fmt: str, *, terminal: bool, csv_safe: bool) -> str:
         return _csv(rows, csv_safe)
     except RecursionError:
         raise bad_shape("is nested too deeply to print") from None
+
+
+def _pretty(value: Any, limit: int) -> str | None:
+    """``value`` indented by 2, or None when that would be longer than ``limit`` characters:
+    deep nesting grows quadratically when indented (1 MiB of it would take a minute and
+    gigabytes), and a terminal is better served by the text as it is."""
+    parts: list[str] = []
+    size = 0
+    try:
+        for part in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value):
+            size += len(part)
+            if size > limit:
+                return None
+            parts.append(part)
+    except (ValueError, RecursionError):
+        return None
+    return "".join(parts)
 
 
 def _compact(value: Any) -> str:
