@@ -41,13 +41,17 @@ def write_output(out: Output, task: Task, fmt: str, path: Path | None = None, *,
             if files else ""
         out.info(f"task {clean(task.id or '', 80)!r} finished without output{note}")
         return ExitCode.OK
-    terminal = path is None and out.styled
+    # A terminal, whatever the colour settings: NO_COLOR or TERM=dumb turn colour off, not the
+    # protection from escape sequences in the output.
+    terminal = path is None and out.stdout.isatty()
     rendered = decode.render(text, fmt, terminal=terminal, csv_safe=csv_safe)
     if path is not None:
         atomic_write(path, rendered)
         out.info(f"output written to {clean(str(path), 300)}")
-    elif terminal and fmt in ("auto", "raw"):
+    elif terminal and fmt == "auto":
         out.line(clean_text(rendered).rstrip("\n"))  # a terminal gets no escape sequences
+    elif terminal and fmt == "raw":
+        out.write(clean_text(rendered))  # nothing added, only control characters dropped
     else:
         out.write(rendered)
     return ExitCode.OK

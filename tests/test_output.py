@@ -35,12 +35,6 @@ from browseract_cli.simulator import SimServer
 OBJECT = {"items": [{"title": "A, \"quoted\"", "price": 1.5}, {"price": 2, "tags": ["x", {"y": None}],
                                                                "title": "line\nbreak", "ok": True}]}
 
-
-def known_bug(reason: str, **kwargs: Any) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason, **kwargs)
-
-
-BUG_TERMINAL = known_bug("a terminal is told by colour settings, and raw adds a newline on one")
 CSV_OF_OBJECT = ('title,price,tags,ok\r\n"A, ""quoted""",1.5,,\r\n"line\nbreak",2,"[""x"",{""y"":null}]",true\r\n')
 
 
@@ -277,8 +271,7 @@ def test_auto_on_a_terminal_pretty_prints_json(sim: Sim, captured: Captured) -> 
     assert code == 0 and shown == json.dumps({"items": [{"a": 1}]}, indent=2) + "\n"
 
 
-@pytest.mark.parametrize("env", [{}, pytest.param({"NO_COLOR": "1"}, marks=BUG_TERMINAL),
-                                 pytest.param({"TERM": "dumb"}, marks=BUG_TERMINAL)])
+@pytest.mark.parametrize("env", [{}, {"NO_COLOR": "1"}, {"TERM": "dumb"}])
 def test_text_on_a_terminal_never_carries_escape_sequences(sim: Sim, captured: Captured,
                                                            env: dict[str, str]) -> None:
     task_id = sim.task("ok \x1b]0;title\x07\x1b[2Jdone\x9b31m\n\ttab")
@@ -289,7 +282,6 @@ def test_text_on_a_terminal_never_carries_escape_sequences(sim: Sim, captured: C
         assert "ok" in shown and "done" in shown and "\n\ttab" in shown
 
 
-@BUG_TERMINAL
 def test_raw_on_a_terminal_adds_nothing(sim: Sim, captured: Captured) -> None:
     task_id = sim.task("no newline")
     code, shown = on_a_terminal(sim.server, sim.clock, captured, "output", task_id, "--format", "raw")
