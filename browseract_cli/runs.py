@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from browseract_cli import endpoints as ep
-from browseract_cli.errors import ApiError, BrowseractError, ConfigError, UsageError
+from browseract_cli.errors import ApiError, BrowseractError, ConfigError, LocalIOError, UsageError
 from browseract_cli.exit_codes import ExitCode, worst
 from browseract_cli.models import Created
 from browseract_cli.render import Mode, error_json, output_mode
@@ -84,6 +84,12 @@ def options(app: AppContext, inputs: list[str] | None, input_file: str | None, c
             _failed_to_start(app, mode, err)
             raise
         pairs = inp.merge(from_file, pairs)
+    if download_dir is not None:
+        try:
+            _check_folder(download_dir)
+        except BrowseractError as err:
+            _failed_to_start(app, mode, err)
+            raise
     return RunOptions(pairs, not no_validate, dry_run,
                       parse_duration(wait_for_slot, "--wait-for-slot") if wait_for_slot else 0.0,
                       _waiting(interval, timeout, max_outage, until, fmt, download_dir) if wait else None,
@@ -98,6 +104,17 @@ def _waiting(interval: str | None, timeout: str | None, max_outage: str | None, 
     return Waiting(parse_interval(interval or "5"), parse_duration(timeout or "0", "--timeout"),
                    parse_duration(max_outage or "5m", "--max-outage"), parse_states(until),
                    check_format(fmt or "auto"), download_dir)
+
+
+def _check_folder(path: Path) -> None:
+    """-D DIR, checked before a paid task is started rather than after waiting for it: 74 when
+    DIR, or the nearest of its parents that exists, is not a folder."""
+    for candidate in (path, *path.parents):
+        if candidate.exists() or candidate.is_symlink():
+            if not candidate.is_dir():
+                raise LocalIOError(f"-D {clean(str(path), 300)}: {clean(str(candidate), 300)} is not a folder",
+                                   hint="give a folder (it is created if missing)")
+            return
 
 
 def _check_callback(url: str, option: str) -> str:

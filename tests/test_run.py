@@ -634,6 +634,19 @@ def test_wait_and_a_file_that_fails_is_the_worse_of_the_two(make_env, tmp_path: 
     assert not list((tmp_path / task_id).glob("*.part"))
 
 
+@pytest.mark.parametrize("json_mode", [False, True])
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_wait_download_into_something_that_is_not_a_folder_is_74_before_starting(env: Env, tmp_path: Path,
+                                                                                 where: str, json_mode: bool) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    target = tmp_path / "file.txt" if where == "a file" else tmp_path / "file.txt" / "sub"
+    ran = env("run", "demo-workflow", "--wait", "-D", str(target), *(["--json"] if json_mode else []), expect=74)
+    assert "is not a folder" in ran.stderr and env.sim.requests == []  # nothing started, nothing spent
+    if json_mode:
+        [record] = [json.loads(line) for line in ran.lines]
+        assert (record["task_id"], record["exit_code"], record["error"]["kind"]) == (None, 74, "io")
+
+
 def _events(stdout: str) -> list[dict[str, Any]]:
     docs = [json.loads(line) for line in stdout.splitlines()]
     for doc in docs:
