@@ -266,9 +266,9 @@ def _wait_for_result(app: AppContext, client: ApiClient, task_id: str, opts: Run
     code = run_watch(watch_opts, app, Mode.HUMAN, client=client, out=progress, reporter=reporter,
                      tasks_out=tracked, resumable=resumable)
     t = tracked[0]
-    task, codes, files = None, [code], None
+    task, codes, files, error = None, [code], None, None
     if t.status == "finished" and t.exit_code == 0:
-        task, extra_codes, files = _collect(app, client, task_id, waiting, opts.mode)
+        task, extra_codes, files, error = _collect(app, client, task_id, waiting, opts.mode)
         codes += extra_codes
     elif t.status == "failed" and opts.mode == Mode.QUIET and t.failure is not None:
         from browseract_cli.render_watch import failure_text
@@ -278,12 +278,13 @@ def _wait_for_result(app: AppContext, client: ApiClient, task_id: str, opts: Run
         app.out.info(f"task {task_id} reached {clean(t.status or '', 40)}: it has no output yet")
     final = int(worst(codes))
     if opts.mode == Mode.JSON:
-        _final_record(app, reporter, t, task, files, final)
+        _final_record(app, reporter, t, task, files, final, error)
     return final
 
 
 def _collect(app: AppContext, client: ApiClient, task_id: str, waiting: Waiting, mode: str):  # type: ignore[no-untyped-def]
-    """The finished task's output (printed unless --json) and files (-D); its extra exit codes."""
+    """The finished task's output (printed unless --json) and files (-D); its extra exit codes,
+    and the error that stopped it from getting the task (for the --json record)."""
     from browseract_cli.results import download_task, write_output
 
     codes: list[int] = []
@@ -291,7 +292,7 @@ def _collect(app: AppContext, client: ApiClient, task_id: str, waiting: Waiting,
         task = ep.get_task(client, task_id)
     except ApiError as err:
         app.out.error(err, task_id)
-        return None, [int(err.exit_code)], None
+        return None, [int(err.exit_code)], None, err
     if mode != Mode.JSON:
         try:
             codes.append(write_output(app.out, task, waiting.fmt))
@@ -309,10 +310,11 @@ def _collect(app: AppContext, client: ApiClient, task_id: str, waiting: Waiting,
         finally:
             transfer.close()
         codes.append(files.exit_code)
-    return task, codes, files
+    return task, codes, files, None
 
 
-def _final_record(app: AppContext, reporter: Any, t: Any, task: Any, files: Any, code: int) -> None:
+def _final_record(app: AppContext, reporter: Any, t: Any, task: Any, files: Any, code: int,
+                  error: BrowseractError | None) -> None:
     from browseract_cli.render_watch import failure_json
     from browseract_cli.results import output_value
 
@@ -322,6 +324,8 @@ def _final_record(app: AppContext, reporter: Any, t: Any, task: Any, files: Any,
         failure = {"code": task.failure.code, "message": task.failure.message}
     record.update(exit_code=code, output=None if task is None else output_value(task), failure=failure,
                   credit=None if task is None else task.credit)
+    if error is not None and record.get("error") is None:  # the task finished, then get-task failed
+        record["error"] = error_json(error)
     if files is not None:
         record["files"] = {"downloaded": files.downloaded, "skipped": files.skipped, "failed": files.failed}
     app.out.json_line(record)

@@ -689,6 +689,19 @@ def test_wait_json_of_a_failed_task(env: Env) -> None:
     assert result["output"] is None
 
 
+@pytest.mark.parametrize("json_mode", [False, True])
+def test_wait_when_the_finished_task_cannot_be_read_says_why(make_env, json_mode: bool) -> None:
+    env = make_env(faults={"get-task": [{"http": 400, "code": 99001, "msg": "request parameter error"}]})
+    ran = env("run", "wf-text", "--wait", *(["--json"] if json_mode else []), expect=65)
+    assert "request parameter error" in ran.stderr
+    if json_mode:
+        result = _events(ran.stdout)[-1]
+        assert (result["event"], result["status"], result["exit_code"]) == ("result", "finished", 65)
+        assert result["error"]["code"] == 99001 and result["output"] is None
+    else:
+        assert ran.stdout == ""
+
+
 def test_wait_json_timeout_has_one_final_result(env: Env) -> None:
     ran = env("run", "demo-workflow-forever", "--wait", "--json", "--timeout", "12", expect=124)
     docs = _events(ran.stdout)
