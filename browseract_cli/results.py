@@ -7,6 +7,7 @@ downloads the files as `download` does).
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,8 +38,10 @@ def write_output(out: Output, task: Task, fmt: str, path: Path | None = None, *,
     text = task.output_text
     if not text:
         files = len(task.files)
-        note = f"; it has {files} file{'s' if files != 1 else ''}: `browseract download {task.id}`" \
-            if files else ""
+        note = ""
+        if files:  # a command to copy: the server's ID sanitised and quoted for the shell
+            quoted = shlex.quote(clean(task.id or "", 300))
+            note = f"; it has {files} file{'s' if files != 1 else ''}: `browseract download {quoted}`"
         out.info(f"task {clean(task.id or '', 80)!r} finished without output{note}")
         return ExitCode.OK
     # A terminal, whatever the colour settings: NO_COLOR or TERM=dumb turn colour off, not the

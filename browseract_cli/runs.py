@@ -3,6 +3,7 @@ wait for it (the watch engine), then print its output and download its files."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -202,7 +203,7 @@ def _create(app: AppContext, client: ApiClient, target: Target, body: dict[str, 
                             "account still runs as many tasks as its plan allows; wait for one to end "
                             "(`browseract list --status running`), or allow longer")
             if err.reached_server and err.kind in ("network", "server"):
-                where = f" --workflow {target.id}" if target.kind == "workflow" else ""
+                where = f" --workflow {shlex.quote(target.id)}" if target.kind == "workflow" else ""
                 err.hint = (f"the task may have been created before this failure: look with "
                             f"`browseract list{where} --since 10m` before starting it again "
                             "(a start is never sent twice by browseract)")
@@ -238,9 +239,10 @@ def _announce(app: AppContext, target: Target, created: Created, opts: RunOption
         app.out.line(task_id)  # alone on stdout: ID=$(browseract run WF) works
     if opts.mode == Mode.HUMAN:
         profile = f"; browser profile {clean(created.profile_id, 80)}" if created.profile_id else ""
-        app.out.info(f"started task {task_id} from {target.label}{profile}")
-        if opts.waiting is None:
-            app.out.info(f"follow it: browseract watch {task_id}; its result: browseract output --wait {task_id}")
+        app.out.info(f"started task {clean(task_id, 300)} from {target.label}{profile}")
+        if opts.waiting is None:  # commands to copy: the server's ID quoted for the shell
+            quoted = shlex.quote(clean(task_id, 300))
+            app.out.info(f"follow it: browseract watch {quoted}; its result: browseract output --wait {quoted}")
 
 
 # --------------------------------------------------------------------------- --wait

@@ -362,6 +362,14 @@ def test_finished_without_output_is_0_with_a_note(sim: Sim) -> None:
     assert ran.stdout == "" and "finished without output" in ran.stderr and "file" not in ran.stderr
 
 
+def test_the_note_never_carries_the_servers_escape_sequences(make_sim, clock: FakeClock, cli) -> None:  # type: ignore[no-untyped-def]
+    doc = {"id": "x\u001b[2J$(reboot)", "status": "finished", "output": {"string": "", "files": ["https://f/a"]}}
+    server = make_sim(clock=clock, faults={"get-task": [{"body": json.dumps(doc), "content_type": "application/json"}]})
+    ran = cli("output", "t-1", base_url=server.url, clock=clock)
+    assert "\x1b" not in ran.stderr
+    assert "`browseract download 'x[2J$(reboot)'`" in ran.stderr  # quoted: safe to copy
+
+
 def test_finished_with_no_output_field_at_all_is_0_with_a_note(sim: Sim) -> None:
     sim.server.add_task("scripted-finished", [{"status": "finished"}])
     ran = sim("output", "scripted-finished")

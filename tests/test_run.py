@@ -474,6 +474,17 @@ def test_a_create_that_may_have_reached_the_api_is_sent_once(make_env, client_li
     assert ran.stdout == ""
 
 
+def test_commands_suggested_on_stderr_are_quoted_for_the_shell(make_env) -> None:
+    env = make_env(faults={"run-task": [{"body": '{"id": "t 1$(x)"}', "content_type": "application/json"},
+                                        {"http": 503}]})
+    env.sim.add_workflow("wf; rm -rf ~", {})
+    ran = env("run", "wf; rm -rf ~")
+    assert ran.stdout == "t 1$(x)\n"  # stdout: the ID itself, for ID=$(browseract run WF)
+    assert "browseract watch 't 1$(x)'" in ran.stderr and "browseract output --wait 't 1$(x)'" in ran.stderr
+    ran = env("run", "wf; rm -rf ~", expect=76)
+    assert "`browseract list --workflow 'wf; rm -rf ~' --since 10m`" in ran.stderr
+
+
 def test_a_template_create_that_may_have_reached_the_api_says_how_to_find_it(make_env) -> None:
     env = make_env(faults={"run-task-by-template": [{"http": 502}]})
     ran = env("run-template", "demo-template", "-i", "url=u", expect=76)
