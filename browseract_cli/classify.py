@@ -117,8 +117,8 @@ def _envelope_error(http_status: int, code: int, doc: dict, resource: str | None
     # Unlisted business codes go by HTTP status; inside a 2xx that is a bad answer (76).
     msg = doc.get("msg")
     kind = BUSINESS_KIND.get(code) or kind_for_http_status(http_status)
-    if (resource in _NOT_FOUND_RESOURCES and kind == "bad_request" and isinstance(msg, str)
-            and "not exist" in msg.lower()):
+    if (resource in _NOT_FOUND_RESOURCES and code not in BUSINESS_KIND and kind == "bad_request"
+            and isinstance(msg, str) and "not exist" in msg.lower()):
         kind = "not_found"  # "Workflow is not exist."-style answers with an unlisted code
     trace = doc.get("traceId")
     return _error(

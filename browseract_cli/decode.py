@@ -5,7 +5,8 @@ text), ``json`` (compact, one line), ``jsonl`` (one value per line, from a top-l
 the one array inside an object), ``csv`` (RFC 4180, from an array of objects: a header of the
 keys in first-seen order, nested values as compact JSON), ``raw`` (the exact text). A format
 that needs JSON of a shape the output does not have is a bad answer (76). JSON here is strict
-(RFC 8259): NaN and Infinity are not JSON; duplicate keys keep the last value.
+(RFC 8259): NaN and Infinity are not JSON, nor is a number no double holds (``1e400``, which
+would be printed back as ``Infinity``); duplicate keys keep the last value.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from typing import Any
 
@@ -27,12 +29,38 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
+def _finite(text: str) -> float:
+    """A JSON number as a float; one no double holds (1e400) is refused: it would print as
+    ``Infinity``, which is not JSON."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
 def parse(text: str) -> Any:
     """The output as JSON, or ``_NOT_JSON`` (never raises)."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
     except (ValueError, RecursionError):
         return _NOT_JSON
+
+
+def _why_not_json(text: str) -> str:
+    """What is wrong with output that parse() refused (the message of the 76)."""
+    try:
+        json.loads(text)
+    except RecursionError:
+        return "is nested too deeply to read"
+    except json.JSONDecodeError:
+        return "is not JSON"
+    except ValueError:  # an integer of more digits than Python converts
+        return "holds a number too long to read"
+    try:
+        json.loads(text, parse_float=_finite)
+    except ValueError:
+        return "holds a number out of range for JSON"
+    return "holds NaN or Infinity, which are not JSON"
 
 
 def is_json(value: Any) -> bool:
@@ -52,21 +80,30 @@ def bad_shape(what: str) -> ApiError:
 
 
 def render(text: str, fmt: str, *, terminal: bool, csv_safe: bool = False) -> str:
-    """The text to write for ``fmt``; ApiError (76) when the output does not fit the format."""
+    """The text to write for ``fmt``; ApiError (76) when the output does not fit the format.
+
+    Always writable as UTF-8: a lone surrogate, in the text or escaped in its JSON, is U+FFFD.
+    """
+    return writable(_render(text, fmt, terminal=terminal, csv_safe=csv_safe))
+
+
+PRETTY_GROWTH = 16  # auto on a terminal: indented JSON up to 16 times the text (+ 64 KiB), else as is
+
+
+def _render(text: str, fmt: str, *, terminal: bool, csv_safe: bool) -> str:
     text = writable(text)
     if fmt == "raw":
         return text
     if fmt == "auto":
         value = parse(text) if terminal else _NOT_JSON
         if is_json(value) and isinstance(value, dict | list):
-            try:
-                return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
-            except (ValueError, RecursionError):
-                pass
+            pretty = _pretty(value, PRETTY_GROWTH * len(text) + 65536)
+            if pretty is not None:
+                return pretty + "\n"
         return text if text.endswith("\n") else text + "\n"
     value = parse(text)
     if not is_json(value):
-        raise bad_shape("is not JSON")
+        raise bad_shape(_why_not_json(text))
     try:
         if fmt == "json":
             return _compact(value) + "\n"
@@ -76,6 +113,23 @@ def render(text: str, fmt: str, *, terminal: bool, csv_safe: bool = False) -> st
         return _csv(rows, csv_safe)
     except RecursionError:
         raise bad_shape("is nested too deeply to print") from None
+
+
+def _pretty(value: Any, limit: int) -> str | None:
+    """``value`` indented by 2, or None when that would be longer than ``limit`` characters:
+    deep nesting grows quadratically when indented (1 MiB of it would take a minute and
+    gigabytes), and a terminal is better served by the text as it is."""
+    parts: list[str] = []
+    size = 0
+    try:
+        for part in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value):
+            size += len(part)
+            if size > limit:
+                return None
+            parts.append(part)
+    except (ValueError, RecursionError):
+        return None
+    return "".join(parts)
 
 
 def _compact(value: Any) -> str:

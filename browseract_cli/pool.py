@@ -62,8 +62,10 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int = DEFAULT
                 results[index] = (False, exc)
             done[index].set()
 
-    for i in range(min(workers, len(todo))):
-        threading.Thread(target=work, daemon=True, name=f"browseract-pool-{i}").start()
+    threads = [threading.Thread(target=work, daemon=True, name=f"browseract-pool-{i}")
+               for i in range(min(workers, len(todo)))]
+    for thread in threads:
+        thread.start()
     try:
         for index in range(len(todo)):
             while not done[index].wait(0.25):  # a timed wait keeps Ctrl-C responsive
@@ -71,6 +73,11 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int = DEFAULT
             ok, value = results[index]
             results[index] = (False, None)  # keep memory flat over long runs
             if not ok:
+                # An error (a full disk...): no new item starts, and those in flight finish
+                # (and clean up) before it is raised. Ctrl-C and SIGTERM never wait (not here).
+                stop.set()
+                for thread in threads:
+                    thread.join()
                 raise value  # type: ignore[misc]
             yield value  # type: ignore[misc]
     finally:

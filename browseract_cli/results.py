@@ -7,6 +7,7 @@ downloads the files as `download` does).
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,17 +38,23 @@ def write_output(out: Output, task: Task, fmt: str, path: Path | None = None, *,
     text = task.output_text
     if not text:
         files = len(task.files)
-        note = f"; it has {files} file{'s' if files != 1 else ''}: `browseract download {task.id}`" \
-            if files else ""
+        note = ""
+        if files:  # a command to copy: the server's ID sanitised and quoted for the shell
+            quoted = shlex.quote(clean(task.id or "", 300))
+            note = f"; it has {files} file{'s' if files != 1 else ''}: `browseract download {quoted}`"
         out.info(f"task {clean(task.id or '', 80)!r} finished without output{note}")
         return ExitCode.OK
-    terminal = path is None and out.styled
+    # A terminal, whatever the colour settings: NO_COLOR or TERM=dumb turn colour off, not the
+    # protection from escape sequences in the output.
+    terminal = path is None and out.stdout.isatty()
     rendered = decode.render(text, fmt, terminal=terminal, csv_safe=csv_safe)
     if path is not None:
         atomic_write(path, rendered)
         out.info(f"output written to {clean(str(path), 300)}")
-    elif terminal and fmt in ("auto", "raw"):
+    elif terminal and fmt == "auto":
         out.line(clean_text(rendered).rstrip("\n"))  # a terminal gets no escape sequences
+    elif terminal and fmt == "raw":
+        out.write(clean_text(rendered))  # nothing added, only control characters dropped
     else:
         out.write(rendered)
     return ExitCode.OK
@@ -73,14 +80,16 @@ def atomic_write(path: Path, text: str) -> None:
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)  # a normal file, as the shell's `>` would make it
         os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
-        if tmp is not None:
+        raise LocalIOError(f"cannot write {clean(str(path), 300)}: {exc.strerror or type(exc).__name__}",
+                           hint="check the folder exists and can be written") from None
+    finally:
+        if tmp is not None:  # whatever went wrong (Ctrl-C included), no temporary file stays
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
-        raise LocalIOError(f"cannot write {clean(str(path), 300)}: {exc.strerror or type(exc).__name__}",
-                           hint="check the folder exists and can be written") from None
 
 
 # --------------------------------------------------------------------------- files

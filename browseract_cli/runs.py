@@ -3,11 +3,12 @@ wait for it (the watch engine), then print its output and download its files."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from browseract_cli import endpoints as ep
-from browseract_cli.errors import ApiError, BrowseractError, ConfigError, UsageError
+from browseract_cli.errors import ApiError, BrowseractError, ConfigError, LocalIOError, UsageError
 from browseract_cli.exit_codes import ExitCode, worst
 from browseract_cli.models import Created
 from browseract_cli.render import Mode, error_json, output_mode
@@ -78,7 +79,18 @@ def options(app: AppContext, inputs: list[str] | None, input_file: str | None, c
         extra["proxyRegion"] = region.strip()
     pairs = inp.parse_pairs(inputs or [])
     if input_file is not None:
-        pairs = inp.merge(inp.read_input_file(input_file, app.input_stream()), pairs)
+        try:
+            from_file = inp.read_input_file(input_file, app.input_stream())
+        except BrowseractError as err:  # 65: a failure to start, reported as every other one is
+            _failed_to_start(app, mode, err)
+            raise
+        pairs = inp.merge(from_file, pairs)
+    if download_dir is not None:
+        try:
+            _check_folder(download_dir)
+        except BrowseractError as err:
+            _failed_to_start(app, mode, err)
+            raise
     return RunOptions(pairs, not no_validate, dry_run,
                       parse_duration(wait_for_slot, "--wait-for-slot") if wait_for_slot else 0.0,
                       _waiting(interval, timeout, max_outage, until, fmt, download_dir) if wait else None,
@@ -93,6 +105,17 @@ def _waiting(interval: str | None, timeout: str | None, max_outage: str | None, 
     return Waiting(parse_interval(interval or "5"), parse_duration(timeout or "0", "--timeout"),
                    parse_duration(max_outage or "5m", "--max-outage"), parse_states(until),
                    check_format(fmt or "auto"), download_dir)
+
+
+def _check_folder(path: Path) -> None:
+    """-D DIR, checked before a paid task is started rather than after waiting for it: 74 when
+    DIR, or the nearest of its parents that exists, is not a folder."""
+    for candidate in (path, *path.parents):
+        if candidate.exists() or candidate.is_symlink():
+            if not candidate.is_dir():
+                raise LocalIOError(f"-D {clean(str(path), 300)}: {clean(str(candidate), 300)} is not a folder",
+                                   hint="give a folder (it is created if missing)")
+            return
 
 
 def _check_callback(url: str, option: str) -> str:
@@ -112,7 +135,7 @@ def run(app: AppContext, target: Target, opts: RunOptions, *, resumable: bool = 
     try:
         client = app.make_client()
     except ConfigError as err:
-        _failed_to_start(app, opts, err)
+        _failed_to_start(app, opts.mode, err)
         raise
     with client:
         try:
@@ -122,7 +145,7 @@ def run(app: AppContext, target: Target, opts: RunOptions, *, resumable: bool = 
                 return ExitCode.OK
             created = _create(app, client, target, body, opts.wait_for_slot)
         except BrowseractError as err:
-            _failed_to_start(app, opts, err)
+            _failed_to_start(app, opts.mode, err)
             raise
         _announce(app, target, created, opts)
         if opts.waiting is None:
@@ -130,8 +153,9 @@ def run(app: AppContext, target: Target, opts: RunOptions, *, resumable: bool = 
         return _wait_for_result(app, client, created.id or "", opts, resumable)
 
 
-def _failed_to_start(app: AppContext, opts: RunOptions, err: BrowseractError) -> None:
-    if opts.mode == Mode.JSON:
+def _failed_to_start(app: AppContext, mode: str, err: BrowseractError) -> None:
+    """--json: a start that failed is one result line with no task (usage errors excepted)."""
+    if mode == Mode.JSON:
         from browseract_cli.render_watch import iso
 
         app.out.json_line({"event": "result", "task_id": None, "at": iso(app.wall()), "status": None,
@@ -160,8 +184,11 @@ def _create(app: AppContext, client: ApiClient, target: Target, body: dict[str, 
     tries = 0
     while True:
         try:
-            return start(client, body)
+            return _usable(start(client, body), target)
         except ApiError as err:
+            if err.code == 10013:  # "Proxy region does not exist.": about --region, with its hint
+                raise ApiError("bad_request", err.msg, http_status=err.http_status, code=err.code,
+                               trace_id=err.trace_id, resource="region") from None
             left = give_up - app.clock()
             if err.code == 10118 and left > 0:
                 delay = min(SLOT_RETRY_MAX, 2.0 * 2 ** tries, left)
@@ -170,12 +197,30 @@ def _create(app: AppContext, client: ApiClient, target: Target, body: dict[str, 
                 app.sleep(delay)
                 tries += 1
                 continue
+            if err.code == 10118 and wait_for_slot > 0:
+                err.hint = (f"no slot became free within --wait-for-slot ({wait_for_slot:g}s): the "
+                            "account still runs as many tasks as its plan allows; wait for one to end "
+                            "(`browseract list --status running`), or allow longer")
             if err.reached_server and err.kind in ("network", "server"):
-                where = f" --workflow {target.id}" if target.kind == "workflow" else ""
+                where = f" --workflow {shlex.quote(target.id)}" if target.kind == "workflow" else ""
                 err.hint = (f"the task may have been created before this failure: look with "
                             f"`browseract list{where} --since 10m` before starting it again "
                             "(a start is never sent twice by browseract)")
             raise
+
+
+def _usable(created: Created, target: Target) -> Created:
+    """The answer, if its ID is one a task ID can be (what `status`, `watch`... accept); else a
+    bad answer (76): printing it would hand scripts an ID no command takes (or control bytes)."""
+    from browseract_cli.classify import bad_answer
+    from browseract_cli.options import check_task_id
+
+    try:
+        check_task_id(created.id or "")
+    except UsageError as bad:
+        what = "run-task" if target.kind == "workflow" else "run-task-by-template"
+        raise bad_answer(f"{what} answered with an unusable task 'id' ({bad.msg})", resource="task") from None
+    return created
 
 
 def _announce(app: AppContext, target: Target, created: Created, opts: RunOptions) -> None:
@@ -193,9 +238,10 @@ def _announce(app: AppContext, target: Target, created: Created, opts: RunOption
         app.out.line(task_id)  # alone on stdout: ID=$(browseract run WF) works
     if opts.mode == Mode.HUMAN:
         profile = f"; browser profile {clean(created.profile_id, 80)}" if created.profile_id else ""
-        app.out.info(f"started task {task_id} from {target.label}{profile}")
-        if opts.waiting is None:
-            app.out.info(f"follow it: browseract watch {task_id}; its result: browseract output --wait {task_id}")
+        app.out.info(f"started task {clean(task_id, 300)} from {target.label}{profile}")
+        if opts.waiting is None:  # commands to copy: the server's ID quoted for the shell
+            quoted = shlex.quote(clean(task_id, 300))
+            app.out.info(f"follow it: browseract watch {quoted}; its result: browseract output --wait {quoted}")
 
 
 # --------------------------------------------------------------------------- --wait
@@ -221,9 +267,9 @@ def _wait_for_result(app: AppContext, client: ApiClient, task_id: str, opts: Run
     code = run_watch(watch_opts, app, Mode.HUMAN, client=client, out=progress, reporter=reporter,
                      tasks_out=tracked, resumable=resumable)
     t = tracked[0]
-    task, codes, files = None, [code], None
+    task, codes, files, error = None, [code], None, None
     if t.status == "finished" and t.exit_code == 0:
-        task, extra_codes, files = _collect(app, client, task_id, waiting, opts.mode)
+        task, extra_codes, files, error = _collect(app, client, task_id, waiting, opts.mode)
         codes += extra_codes
     elif t.status == "failed" and opts.mode == Mode.QUIET and t.failure is not None:
         from browseract_cli.render_watch import failure_text
@@ -233,12 +279,13 @@ def _wait_for_result(app: AppContext, client: ApiClient, task_id: str, opts: Run
         app.out.info(f"task {task_id} reached {clean(t.status or '', 40)}: it has no output yet")
     final = int(worst(codes))
     if opts.mode == Mode.JSON:
-        _final_record(app, reporter, t, task, files, final)
+        _final_record(app, reporter, t, task, files, final, error)
     return final
 
 
 def _collect(app: AppContext, client: ApiClient, task_id: str, waiting: Waiting, mode: str):  # type: ignore[no-untyped-def]
-    """The finished task's output (printed unless --json) and files (-D); its extra exit codes."""
+    """The finished task's output (printed unless --json) and files (-D); its extra exit codes,
+    and the error that stopped it from getting the task (for the --json record)."""
     from browseract_cli.results import download_task, write_output
 
     codes: list[int] = []
@@ -246,7 +293,7 @@ def _collect(app: AppContext, client: ApiClient, task_id: str, waiting: Waiting,
         task = ep.get_task(client, task_id)
     except ApiError as err:
         app.out.error(err, task_id)
-        return None, [int(err.exit_code)], None
+        return None, [int(err.exit_code)], None, err
     if mode != Mode.JSON:
         try:
             codes.append(write_output(app.out, task, waiting.fmt))
@@ -264,10 +311,11 @@ def _collect(app: AppContext, client: ApiClient, task_id: str, waiting: Waiting,
         finally:
             transfer.close()
         codes.append(files.exit_code)
-    return task, codes, files
+    return task, codes, files, None
 
 
-def _final_record(app: AppContext, reporter: Any, t: Any, task: Any, files: Any, code: int) -> None:
+def _final_record(app: AppContext, reporter: Any, t: Any, task: Any, files: Any, code: int,
+                  error: BrowseractError | None) -> None:
     from browseract_cli.render_watch import failure_json
     from browseract_cli.results import output_value
 
@@ -277,6 +325,8 @@ def _final_record(app: AppContext, reporter: Any, t: Any, task: Any, files: Any,
         failure = {"code": task.failure.code, "message": task.failure.message}
     record.update(exit_code=code, output=None if task is None else output_value(task), failure=failure,
                   credit=None if task is None else task.credit)
+    if error is not None and record.get("error") is None:  # the task finished, then get-task failed
+        record["error"] = error_json(error)
     if files is not None:
         record["files"] = {"downloaded": files.downloaded, "skipped": files.skipped, "failed": files.failed}
     app.out.json_line(record)

@@ -146,7 +146,8 @@ def show_task(out: Output, task: Task, steps: bool) -> None:
                   [[(None if s.number is None else str(s.number), s.status, s.goal, s.evaluation)
                     for s in all_steps]])
     if status == "paused":
-        out.info(f"{clean(task.id or '', 80)!r} waits for a person: once done, `browseract resume {task.id}`")
+        out.info(f"{clean(task.id or '', 80)!r} waits for a person: once done, "
+                 f"`browseract resume {_shell(task.id)}`")
 
 
 # --------------------------------------------------------------------------- waiting
@@ -180,7 +181,8 @@ def finished_or_code(out: Output, task: Task) -> tuple[Task | None, int]:
     elif status == "canceled":
         out.info(f"task {shown!r} was canceled: it has no output")
     elif status == "paused":
-        out.info(f"task {shown!r} waits for a person (paused): `browseract resume {task.id}`, or add --wait")
+        out.info(f"task {shown!r} waits for a person (paused): `browseract resume {_shell(task.id)}`, "
+                 "or add --wait")
     else:
         out.info(f"task {shown!r} is {clean(status, 40)}, not finished yet: add --wait to wait for it")
     return None, int(state_exit_code(status))
@@ -334,3 +336,10 @@ def _report_action(out: Output, record: dict[str, Any], mode: str) -> None:
         return
     state = f" ({clean(record['status'], 40)})" if record["status"] else ""
     out.line(f"{clean(record['task_id'], 256)}: {_SAID.get(record['result'] or '', 'done')}{state}")
+
+
+def _shell(task_id: str | None) -> str:
+    """A server's task ID as a shell word in a suggested command (sanitised, quoted if need be)."""
+    import shlex
+
+    return shlex.quote(clean(task_id or "", 120))

@@ -265,3 +265,9 @@ def test_a_create_answer_without_an_id_is_a_bad_answer(make_sim, answer: Any, ne
     with pytest.raises(ApiError) as caught:
         ep.run_task(client_for(sim.url), RUN_BODY)
     assert int(caught.value.exit_code) == 76 and needle in caught.value.msg
+
+
+def test_a_listed_business_code_wins_over_not_exist_wording() -> None:
+    """10013 "Proxy region does not exist." on a template run is a bad region (65), not 66."""
+    err = classify(400, b'{"code": 10013, "msg": "Proxy region does not exist."}', resource="template")
+    assert isinstance(err, ApiError) and (err.kind, int(err.exit_code)) == ("bad_request", 65)
