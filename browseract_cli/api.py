@@ -91,22 +91,25 @@ class ApiClient:
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 body: Any = None, resource: str | None = None, retry: bool = True,
-                on_retry: RetryHook | None = None) -> Any:
+                on_retry: RetryHook | None = None, deadline_s: float | None = None) -> Any:
         """One API call: the parsed JSON of its 200 answer (or EMPTY); ApiError otherwise.
 
         With ``retry`` (the default), a failure is retried per the policy: at most
         ``policy.max_attempts`` attempts within ``policy.budget_s``, and a POST only when it
         certainly never reached the server (retry.may_retry). Without it, one attempt.
+        ``deadline_s`` bounds the whole call, retries and waits included (a caller's own time
+        limit, such as what is left of `watch --timeout`).
         """
         encoded = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         req = Request(method, path, params, encoded, resource)
         if not retry:
-            return self.send_once(req)
+            return self.send_once(req, deadline_s)
         start = self.clock()
+        budget = self.policy.budget_s if deadline_s is None else min(self.policy.budget_s, deadline_s)
         retry_number = 0
         while True:
-            self._wait_while_paused(start)
-            remaining = self.policy.budget_s - (self.clock() - start)
+            self._wait_while_paused(start, budget)
+            remaining = budget - (self.clock() - start)
             try:
                 return self.send_once(req, deadline_s=remaining)
             except ApiError as err:
@@ -115,7 +118,7 @@ class ApiClient:
                     self._pause(wait)
                 if not may_retry(method, err) or retry_number + 1 >= self.policy.max_attempts:
                     raise
-                if self.clock() - start + wait >= self.policy.budget_s:
+                if self.clock() - start + wait >= budget:
                     raise  # the next attempt could not start within the budget: stop now
                 if on_retry is not None:
                     on_retry(err, wait)
@@ -127,11 +130,11 @@ class ApiClient:
         with self._pause_lock:
             self._pause_until = max(self._pause_until, self.clock() + seconds)
 
-    def _wait_while_paused(self, start: float) -> None:
+    def _wait_while_paused(self, start: float, budget: float) -> None:
         """Wait out a pause another request asked for (never past this request's budget)."""
         with self._pause_lock:
             until = self._pause_until
-        wait = min(until - self.clock(), self.policy.budget_s - (self.clock() - start))
+        wait = min(until - self.clock(), budget - (self.clock() - start))
         if wait > 0:
             self._debug(f"waiting {wait:.2f}s: the API asked this client to slow down")
             self.sleep(wait)

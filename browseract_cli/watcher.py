@@ -6,6 +6,7 @@ sleep so tests run instantly and deterministically.
 
 from __future__ import annotations
 
+import inspect
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -19,10 +20,12 @@ from browseract_cli.retry import RetryPolicy, backoff_delay
 
 # One look at a task's state (a single attempt: the watch itself decides about retries);
 # raises ApiError. `watch`, `run --wait`, `output --wait`, `stop --wait` and `resume --wait`
-# all watch through the same loop with their own poll.
-Poll = Callable[[str], TaskState]
+# all watch through the same loop with their own poll. A poll (or Details) that takes a
+# ``deadline_s`` keyword is given the seconds left to --timeout (None without one) and must
+# give up by then; one that does not is called with the task ID alone.
+Poll = Callable[..., TaskState]
 # Why a task failed (one get-task, once): (code, message), or None when it cannot be told.
-Details = Callable[[str], "Failure | None"]
+Details = Callable[..., "Failure | None"]
 
 MAX_WORKERS = 8
 PAUSED_NOTE = "waiting for human input: a person must resume it (in the app or via resume-task)"
@@ -89,6 +92,8 @@ class Watch:
         self.start = clock()
         self._pool: _Pool | None = None
         self._last_output = self.start
+        self._poll_deadline = _takes_deadline(poll)
+        self._details_deadline = details is not None and _takes_deadline(details)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -97,7 +102,7 @@ class Watch:
         try:
             while not self._all_done():
                 now = self.clock()
-                if self.opts.timeout and now - self.start >= self.opts.timeout:
+                if self._expired(now):
                     self.end_all(ExitCode.WATCH_TIMEOUT)
                     break
                 due = [t for t in self.active() if t.next_due <= now]
@@ -164,13 +169,36 @@ class Watch:
 
     def _fetch(self, task_id: str) -> TaskState | ApiError:
         try:
-            return self.poll(task_id)
+            if not self._poll_deadline:
+                return self.poll(task_id)
+            left = self._time_left()
+            if left is not None and left <= 0:
+                return ApiError("network", "not sent: --timeout expired", retryable=True)
+            return self.poll(task_id, deadline_s=left)
         except ApiError as err:
             return err
+
+    def _time_left(self) -> float | None:
+        """Seconds left to --timeout (None without one): no request may run past it."""
+        if not self.opts.timeout:
+            return None
+        return self.start + self.opts.timeout - self.clock()
+
+    def _expired(self, now: float) -> bool:
+        return bool(self.opts.timeout) and now - self.start >= self.opts.timeout
+
+    def _failure_of(self, task_id: str) -> Failure | None:
+        if self.details is None:
+            return None
+        if self._details_deadline:
+            return self.details(task_id, deadline_s=self._time_left())
+        return self.details(task_id)
 
     def _handle(self, t: Tracked, outcome: TaskState | ApiError, now: float, started: float) -> None:
         t.next_due = started + self.opts.interval
         if isinstance(outcome, ApiError):
+            if self._expired(now) and _is_missed_poll(outcome):
+                return  # cut short by --timeout: the watch now ends with 124, not a missed poll
             self._handle_error(t, outcome, now)
             return
         t.polls += 1
@@ -190,8 +218,8 @@ class Watch:
         if status in self.opts.until or (not is_known(status) and "unknown" in self.opts.until):
             self._finish(t, ExitCode.OK)
         elif status in TERMINAL:
-            if status == "failed" and self.details is not None:
-                t.failure = self.details(t.task_id)
+            if status == "failed":
+                t.failure = self._failure_of(t.task_id)
             self._finish(t, state_exit_code(status))
 
     def _handle_error(self, t: Tracked, err: ApiError, now: float) -> None:
@@ -225,6 +253,14 @@ class Watch:
     def _finish(self, t: Tracked, code: int, err: BrowseractError | None = None) -> None:
         t.exit_code, t.error, t.ended_at = int(code), err, self.clock()
         self.report.result(t, t.ended_at - self.start)
+
+
+def _takes_deadline(fn: Callable[..., object]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "deadline_s" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def _is_missed_poll(err: ApiError) -> bool:

@@ -9,13 +9,18 @@ from __future__ import annotations
 import json
 import re
 import socket
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from socket_faults import FaultServer, header_drip, never_answer, respond
 
+from browseract_cli.errors import ApiError
+from browseract_cli.models import TaskState
 from browseract_cli.simulator import STATUS_PATH
+from browseract_cli.watcher import Watch, WatchOptions
 
 START = 1000.0  # FakeClock's start
 ISO_AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -84,6 +89,63 @@ def poll_times(sim: Any, task_id: str) -> list[float]:
     return [r.at - START for r in sim.requests if r.task_id == task_id]
 
 
+class FastForward:
+    """Real monotonic time, but sleep() skips ahead at once: requests take the time they really
+    take (a stalled socket is cut by the real watchdog), waits between polls take none."""
+
+    def __init__(self) -> None:
+        self.skipped = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.skipped
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0, "negative sleep"
+        self.skipped += seconds
+
+
+class Recorder:
+    """A reporter that keeps every event: (kind, task_id, details)."""
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self.events: list[tuple[str, str, Any]] = []
+
+    def status(self, t, previous, elapsed):  # type: ignore[no-untyped-def]
+        self.events.append(("status", t.task_id, t.status))
+
+    def retry(self, t, err, next_in):  # type: ignore[no-untyped-def]
+        self.events.append(("retry", t.task_id, (next_in, t.gives_up_in)))
+
+    def notice(self, t, kind, text):  # type: ignore[no-untyped-def]
+        self.events.append(("notice", t.task_id, (kind, text)))
+
+    def heartbeat(self, tasks, now):  # type: ignore[no-untyped-def]
+        pass
+
+    def result(self, t, elapsed):  # type: ignore[no-untyped-def]
+        self.events.append(("result", t.task_id, (t.exit_code, round(elapsed, 6))))
+
+    def tick(self, tasks, now):  # type: ignore[no-untyped-def]
+        pass
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _, _ in self.events]
+
+
+def make_watch(clock: Any, poll: Any, report: Recorder | None = None, details: Any = None,
+               **options: Any) -> Watch:
+    """A Watch over ``poll`` on the fake clock (task "t" unless ``task_ids`` says otherwise)."""
+    opts = WatchOptions(task_ids=options.pop("task_ids", ["t"]), **options)
+    return Watch(opts, poll, report or Recorder(clock), clock=clock, wall=lambda: 1.7e9,
+                 sleep=clock.sleep, uniform=lambda a, b: b, details=details)
+
+
+def stalled() -> ApiError:
+    return ApiError("network", "cannot get an answer: no complete answer within the request deadline",
+                    retryable=True)
+
+
 # --------------------------------------------------------------------------- exit paths
 
 
@@ -128,6 +190,75 @@ def test_timeout_124_and_task_not_canceled(cli, make_sim, clock):
     # Only status lookups were sent: nothing that could cancel the task.
     assert {(r.method, r.path) for r in sim.requests} == {("GET", STATUS_PATH)}
     assert "it keeps running on the server" in run.stderr
+
+
+def test_every_poll_is_bounded_by_the_time_left_to_timeout(clock):
+    """Issue 13 #9: a poll gets what is left of --timeout as its deadline, so a server that
+    accepts and then stalls cannot hold the watch past it."""
+    deadlines: list[float | None] = []
+
+    def poll(task_id: str, deadline_s: float | None = None) -> TaskState:
+        deadlines.append(deadline_s)
+        if len(deadlines) < 3:
+            clock.advance(0.3)  # answers after 0.3 s
+            return TaskState("running")
+        assert deadline_s is not None
+        clock.advance(deadline_s)  # stalls: the request is cut at its deadline
+        raise stalled()
+
+    report = Recorder(clock)
+    watch = make_watch(clock, poll, report, interval=0.5, timeout=2.0)
+    assert watch.run() == 124
+    assert deadlines == pytest.approx([2.0, 1.5, 1.0])  # polls at 0, 0.5 and 1.0
+    assert clock.now - START == pytest.approx(2.0)  # exit at the timeout, not a deadline later
+    # The poll cut short by --timeout is the timeout, not a missed poll to retry.
+    assert report.kinds() == ["status", "result"] and report.events[-1][2][0] == 124
+
+
+def test_without_timeout_polls_get_no_deadline_and_old_polls_still_work(clock):
+    seen: list[object] = []
+
+    def poll(task_id: str, deadline_s: float | None = None) -> TaskState:
+        seen.append(deadline_s)
+        return TaskState("finished")
+
+    assert make_watch(clock, poll).run() == 0 and seen == [None]
+
+    def old_poll(task_id: str) -> TaskState:  # `run --wait` style: no deadline parameter
+        seen.append(task_id)
+        return TaskState("finished")
+
+    assert make_watch(clock, old_poll, timeout=10.0).run() == 0 and seen[-1] == "t"
+
+
+def test_the_failure_lookup_is_bounded_by_the_timeout_too(clock):
+    asked: list[float | None] = []
+
+    def poll(task_id: str, deadline_s: float | None = None) -> TaskState:
+        clock.advance(1.0)
+        return TaskState("failed")
+
+    def details(task_id: str, deadline_s: float | None = None) -> None:
+        asked.append(deadline_s)
+
+    assert make_watch(clock, poll, timeout=5.0, details=details).run() == 10
+    assert asked == [pytest.approx(4.0)]
+
+
+@pytest.mark.parametrize("stall", [never_answer, lambda: header_drip(every_s=0.05)],
+                         ids=["silent", "dripped-headers"])
+def test_timeout_ends_a_watch_whose_server_stalls(cli, stall):
+    """End to end over a real socket: the stalled poll is cut when --timeout expires (it took
+    10 s for a silent server and 20 s for dripped headers before)."""
+    clock = FastForward()
+    with FaultServer(respond(body=b'{"status":"running"}'), stall(), lifetime_s=30) as server:
+        run = cli("watch", "--json", "--interval", "0.2", "--timeout", "1", "t", expect=124,
+                  base_url=server.url, clock=clock)
+    docs = events(run.stdout)
+    assert [d["event"] for d in docs] == ["status", "result"]
+    res = docs[-1]
+    assert (res["status"], res["exit_code"], res["error"], res["polls"]) == ("running", 124, None, 1)
+    assert 1.0 <= res["elapsed_s"] < 2.0  # within a second of --timeout
 
 
 def test_timeout_human_output(cli, make_sim, clock):

@@ -121,14 +121,16 @@ def run_watch(opts, app_ctx: AppContext, mode: str, *, tasks_out=None, client=No
         reporter.close(tasks, int(err.exit_code), False)
         return int(err.exit_code)
 
-    def poll(task_id: str):  # type: ignore[no-untyped-def]
-        return get_task_status(client, task_id, retry=False)
+    def poll(task_id: str, deadline_s: float | None = None):  # type: ignore[no-untyped-def]
+        return get_task_status(client, task_id, retry=False, deadline_s=deadline_s)
 
-    def details(task_id: str):  # type: ignore[no-untyped-def]
+    def details(task_id: str, deadline_s: float | None = None):  # type: ignore[no-untyped-def]
         from browseract_cli.endpoints import get_task
 
+        if deadline_s is not None and deadline_s <= 0:
+            return None  # --timeout has expired: no more requests
         try:
-            return get_task(client, task_id).failure
+            return get_task(client, task_id, deadline_s=deadline_s).failure
         except ApiError:
             return None  # the reason stays unknown; the exit code is the same
 
