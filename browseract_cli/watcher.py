@@ -60,6 +60,7 @@ class Tracked:
     error: BrowseractError | None = None
     ended_at: float | None = None
     failure: Failure | None = None  # for a task that ended `failed`, when the lookup worked
+    end_with: ApiError | None = None  # when next due, end with this error instead of polling
 
     @property
     def done(self) -> bool:
@@ -154,6 +155,11 @@ class Watch:
     # -- polls ------------------------------------------------------------------------------
 
     def _poll(self, due: list[Tracked]) -> None:
+        for t in [t for t in due if t.end_with is not None]:
+            self._finish(t, t.end_with.exit_code, t.end_with)  # type: ignore[union-attr]
+        due = [t for t in due if not t.done]
+        if not due:
+            return
         started = self.clock()  # the cadence counts from when a poll starts, not when it ends
         if len(due) == 1:
             outcomes = [(due[0], self._fetch(due[0].task_id))]
@@ -237,18 +243,25 @@ class Watch:
         t.failures += 1
         if t.outage_since is None:
             t.outage_since = now
-        if self.opts.max_outage and now - t.outage_since >= self.opts.max_outage:
+        limit = t.outage_since + self.opts.max_outage if self.opts.max_outage else None
+        if limit is not None and now >= limit:
             self._finish(t, err.exit_code, err)
             return
-        if err.retry_after is not None:
-            wait = max(self.opts.interval, err.retry_after)  # the server's wish, never faster than --interval
-        else:
-            wait = backoff_delay(t.failures - 1, self.uniform, self.policy)
-            if self.opts.max_outage:  # one last poll when the outage reaches --max-outage, not a backoff later
-                wait = min(wait, t.outage_since + self.opts.max_outage - now)
-            wait = max(self.opts.interval, wait)
+        wait = self._retry_wait(t, err, now, limit)
         t.next_due = now + wait
+        if err.retry_after is not None and limit is not None and now + err.retry_after > limit:
+            # The API asks for a pause that runs past --max-outage: give up when the outage
+            # reaches it, without the request it asked not to get (--timeout may come first).
+            t.end_with, t.next_due = err, limit
         self.report.retry(t, err, wait)
+
+    def _retry_wait(self, t: Tracked, err: ApiError, now: float, limit: float | None) -> float:
+        if err.retry_after is not None:
+            return max(self.opts.interval, err.retry_after)  # the server's wish, never faster than --interval
+        wait = backoff_delay(t.failures - 1, self.uniform, self.policy)
+        if limit is not None:  # one last poll when the outage reaches --max-outage, not a backoff later
+            wait = min(wait, limit - now)
+        return max(self.opts.interval, wait)
 
     def _finish(self, t: Tracked, code: int, err: BrowseractError | None = None) -> None:
         t.exit_code, t.error, t.ended_at = int(code), err, self.clock()

@@ -659,6 +659,39 @@ def test_retry_after_honoured(cli, make_sim, clock, retry_after, expected_wait):
     assert poll_times(sim, "t") == [0.0, 5.0, 5.0 + expected_wait]
 
 
+FAR_FUTURE = "Fri, 31 Dec 2100 23:59:59 GMT"
+
+
+@pytest.mark.parametrize("retry_after", ["60", "600", "99999999", FAR_FUTURE])
+def test_retry_after_longer_than_max_outage_ends_at_the_outage_limit(cli, make_sim, clock, retry_after):
+    """Issue 13 #10: the Retry-After wait is cut at --max-outage (it waited a full 60 s), and no
+    request is sent before the API's pause is over: the watch gives up at the limit with 75."""
+    sim = make_sim({"t": steps("running", {"http": 429, "retry_after": retry_after})}, clock=clock)
+    run = cli("watch", "--json", "--max-outage", "3s", "t", expect=75, base_url=sim.url, clock=clock)
+    docs = events(run.stdout)
+    assert [d["event"] for d in docs] == ["status", "retry", "result"]
+    assert docs[1]["next_poll_in_s"] == 60.0  # what the API asked for (capped at 60 s)
+    res = docs[-1]
+    assert res["error"]["kind"] == "rate_limited" and res["error"]["http_status"] == 429
+    assert res["elapsed_s"] == 8.0  # the 429 came at 5 s; the outage limit is 3 s later
+    assert poll_times(sim, "t") == [0.0, 5.0]  # nothing sent inside the API's pause
+    assert clock.now - START == 8.0
+
+
+def test_retry_after_longer_than_the_timeout_ends_at_the_timeout(cli, make_sim, clock):
+    sim = make_sim({"t": steps("running", {"http": 429, "retry_after": "60"})}, clock=clock)
+    run = cli("watch", "--json", "--timeout", "9", "t", expect=124, base_url=sim.url, clock=clock)
+    res = results(run.stdout)["t"]
+    assert (res["exit_code"], res["elapsed_s"]) == (124, 9.0)
+    assert poll_times(sim, "t") == [0.0, 5.0]
+
+
+def test_retry_after_within_max_outage_is_waited_for(cli, make_sim, clock):
+    sim = make_sim({"t": steps("running", {"http": 429, "retry_after": "20"}, "finished")}, clock=clock)
+    cli("watch", "--json", "--max-outage", "30s", "t", expect=0, base_url=sim.url, clock=clock)
+    assert poll_times(sim, "t") == [0.0, 5.0, 25.0]
+
+
 def test_backoff_never_polls_faster_than_interval(cli, make_sim, clock):
     sim = make_sim({"t": steps(({"http": 503}, 6), "finished")}, clock=clock)
     cli("watch", "--interval", "2", "t", expect=0, base_url=sim.url, clock=clock)
