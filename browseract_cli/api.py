@@ -293,6 +293,7 @@ class ApiClient:
         retryable = True
         reached = True
         hint = KINDS["network"].hint
+        cause = None
         if isinstance(exc, _DeadlineExceeded):
             what = "no complete answer within the request deadline"
         elif _caused_by(exc, "SSLCertVerificationError", "CertificateError"):
@@ -317,6 +318,9 @@ class ApiClient:
         elif _caused_by(exc, "ConnectionRefusedError"):
             what = "connection refused"
             reached = False
+            cause = "refused"
+            if self._direct:  # nothing listens on a local port: most likely no simulator
+                hint = _LOCAL_REFUSED_HINT
         elif isinstance(exc, requests.exceptions.ProxyError) or _caused_by(exc, "ProxyError"):
             what = "cannot connect through the proxy (HTTPS_PROXY / HTTP_PROXY)"
         elif isinstance(exc, _StaleConnection) or _caused_by(
@@ -328,7 +332,8 @@ class ApiClient:
         else:
             what = f"request failed ({type(exc).__name__})"
         return ApiError("network", f"cannot get an answer from {self._host}: {what}",
-                        hint=hint, retryable=retryable, resource=req.resource, reached_server=reached)
+                        hint=hint, retryable=retryable, resource=req.resource, reached_server=reached,
+                        cause=cause)
 
     def _debug(self, line: str) -> None:
         if self._log is not None:
@@ -389,6 +394,8 @@ def _mask_in_logs(key: str) -> None:
     _KEY_FILTER.secrets.add(key)
 
 
+_LOCAL_REFUSED_HINT = ("is `browseract simulate` running? Nothing is listening on that port "
+                       "(or --base-url is not the right address)")
 _TLS_HINT = ("check the system clock, a corporate proxy, or REQUESTS_CA_BUNDLE; "
              "certificate checks are never turned off")
 

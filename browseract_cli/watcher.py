@@ -61,6 +61,8 @@ class Tracked:
     ended_at: float | None = None
     failure: Failure | None = None  # for a task that ended `failed`, when the lookup worked
     end_with: ApiError | None = None  # when next due, end with this error instead of polling
+    gives_up_in: float | None = None  # at a missed poll: seconds until the watch gives up on it, at
+    # the earliest (--max-outage or --timeout), if the trouble lasts; None when it never will
 
     @property
     def done(self) -> bool:
@@ -94,6 +96,8 @@ class Watch:
         self._pool: _Pool | None = None
         self._last_output = self.start
         self._poll_deadline = _takes_deadline(poll)
+        self._answered = False  # whether anything has answered a poll yet
+        self._refused_noted = False
         self._details_deadline = details is not None and _takes_deadline(details)
 
     # -- the loop ---------------------------------------------------------------------------
@@ -209,7 +213,8 @@ class Watch:
             return
         t.polls += 1
         t.last_checked = self.wall()
-        t.failures, t.outage_since = 0, None
+        t.failures, t.outage_since, t.gives_up_in = 0, None, None
+        self._answered = True
         status = outcome.status
         if status != t.status:
             previous, t.status, t.since = t.status, status, now
@@ -230,6 +235,8 @@ class Watch:
 
     def _handle_error(self, t: Tracked, err: ApiError, now: float) -> None:
         t.polls += 1
+        if err.http_status is not None:
+            self._answered = True  # something answers there, if badly
         if err.kind == "not_found" and now - self.start < self.opts.not_found_grace:
             if "not_found" not in t.notified:
                 t.notified.add("not_found")
@@ -253,7 +260,27 @@ class Watch:
             # The API asks for a pause that runs past --max-outage: give up when the outage
             # reaches it, without the request it asked not to get (--timeout may come first).
             t.end_with, t.next_due = err, limit
+        t.gives_up_in = self._gives_up_in(t, now, limit)
+        self._note_refused(t, err)
         self.report.retry(t, err, wait)
+
+    def _gives_up_in(self, t: Tracked, now: float, limit: float | None) -> float | None:
+        ends = []
+        if limit is not None:  # the first failed poll at or after the limit ends it
+            ends.append(limit if t.end_with is not None else max(limit, t.next_due))
+        if self.opts.timeout:
+            ends.append(self.start + self.opts.timeout)
+        return max(0.0, min(ends) - now) if ends else None
+
+    def _note_refused(self, t: Tracked, err: ApiError) -> None:
+        """Connection refused before anything ever answered: most likely nothing runs there
+        (no simulator started, a wrong port). Said once, plainly; the watch keeps trying."""
+        if err.cause != "refused" or self._answered or self._refused_noted:
+            return
+        self._refused_noted = True
+        until = "" if t.gives_up_in is None else f"; gives up in {_span(t.gives_up_in)}"
+        self.report.notice(t, "connection_refused",
+                           f"{err.msg}, and no poll has succeeded yet: {err.hint}. Still trying{until}")
 
     def _retry_wait(self, t: Tracked, err: ApiError, now: float, limit: float | None) -> float:
         if err.retry_after is not None:
@@ -266,6 +293,16 @@ class Watch:
     def _finish(self, t: Tracked, code: int, err: BrowseractError | None = None) -> None:
         t.exit_code, t.error, t.ended_at = int(code), err, self.clock()
         self.report.result(t, t.ended_at - self.start)
+
+
+def _span(seconds: float) -> str:
+    """8s, 4m05s, 2h03m (as the reporters show durations)."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 def _takes_deadline(fn: Callable[..., object]) -> bool:

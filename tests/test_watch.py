@@ -305,6 +305,69 @@ def test_outage_connection_refused_69(cli, clock):
     assert res["elapsed_s"] >= 20.0
 
 
+def test_refused_before_anything_answered_asks_whether_the_simulator_runs(cli, clock):
+    """Issue 10 #7: nothing listens on a loopback port: said once, plainly, with the hint; every
+    retry says how long until the watch gives up; the outage budget itself is kept."""
+    url = f"http://127.0.0.1:{closed_port()}"
+    run = cli("watch", "--json", "--max-outage", "20s", "t", expect=69, base_url=url, clock=clock)
+    docs = events(run.stdout)
+    notices = [d for d in docs if d["event"] == "notice"]
+    assert len(notices) == 1 and notices[0]["notice"] == "connection_refused"
+    assert "connection refused" in notices[0]["msg"]
+    assert "is `browseract simulate` running?" in notices[0]["msg"]
+    assert "gives up in 20s" in notices[0]["msg"]
+    retries = [d for d in docs if d["event"] == "retry"]
+    assert [d["gives_up_in_s"] for d in retries] == [20.0, 15.0, 10.0, 5.0]
+    assert results(run.stdout)["t"]["elapsed_s"] == 20.0  # the budget is kept
+
+
+def test_refused_plain_lines_say_when_the_watch_gives_up(cli, clock):
+    url = f"http://127.0.0.1:{closed_port()}"
+    run = cli("watch", "t", expect=69, base_url=url, clock=clock)  # the default --max-outage 5m
+    lines = run.stderr.splitlines()
+    assert sum("is `browseract simulate` running?" in line for line in lines) == 2  # notice, final hint
+    missed = [line for line in lines if "missed poll" in line]
+    assert missed[0].endswith("next poll in 5.0s; gives up in 5m00s")
+    assert missed[1].endswith("next poll in 5.0s; gives up in 4m55s")
+    assert clock.now - START == 300.0
+
+
+def test_status_gives_the_same_hint_for_a_refused_loopback_port(cli):
+    run = cli("status", "t", expect=69, base_url=f"http://127.0.0.1:{closed_port()}")
+    assert "connection refused" in run.stderr and "is `browseract simulate` running?" in run.stderr
+
+
+def test_refused_after_an_answer_is_an_ordinary_missed_poll(clock):
+    answers: list[Any] = [TaskState("running"),
+                          ApiError("network", "cannot get an answer from 127.0.0.1:1: connection refused",
+                                   retryable=True, cause="refused", reached_server=False),
+                          TaskState("finished")]
+
+    def poll(task_id: str) -> TaskState:
+        answer = answers.pop(0)
+        if isinstance(answer, ApiError):
+            raise answer
+        return answer
+
+    report = Recorder(clock)
+    assert make_watch(clock, poll, report, max_outage=60.0).run() == 0
+    assert report.kinds() == ["status", "retry", "status", "result"]  # no notice: it had answered
+    assert report.events[1][2] == (5.0, 60.0)
+
+
+@pytest.mark.parametrize(("args", "gives_up"), [
+    (["--max-outage", "0"], None),
+    (["--max-outage", "0", "--timeout", "40"], 35.0),
+    (["--max-outage", "1m", "--timeout", "40"], 35.0),
+    (["--max-outage", "20", "--timeout", "40"], 20.0),
+])
+def test_gives_up_in_counts_the_outage_limit_and_the_timeout(cli, make_sim, clock, args, gives_up):
+    sim = make_sim({"t": steps("running", {"http": 503}, "finished")}, clock=clock)
+    run = cli("watch", "--json", *args, "t", expect=0, base_url=sim.url, clock=clock)
+    retry = next(d for d in events(run.stdout) if d["event"] == "retry")
+    assert retry["gives_up_in_s"] == gives_up
+
+
 def test_outage_shorter_than_max_outage_is_survived(cli, make_sim, clock):
     sim = make_sim({"t": steps("running", ({"http": 503}, 4), "finished")}, clock=clock)
     run = cli("watch", "--json", "--max-outage", "1m", "t", expect=0, base_url=sim.url, clock=clock)
@@ -553,7 +616,7 @@ def test_json_event_sequence_exact(cli, make_sim, clock):
     assert docs == [
         {"event": "status", "task_id": "t", "status": "created", "previous": None, "elapsed_s": 0.0},
         {"event": "status", "task_id": "t", "status": "running", "previous": "created", "elapsed_s": 5.0},
-        {"event": "retry", "task_id": "t", "next_poll_in_s": 5.0,
+        {"event": "retry", "task_id": "t", "next_poll_in_s": 5.0, "gives_up_in_s": 300.0,
          "error": {"kind": "server", "http_status": 503, "code": 503, "msg": "Service Unavailable"}},
         {"event": "status", "task_id": "t", "status": "finished", "previous": "running", "elapsed_s": 20.0},
         {"event": "result", "task_id": "t", "status": "finished", "exit_code": 0, "error": None,
