@@ -76,6 +76,7 @@ class ApiClient:
         self._key_source = key_source  # e.g. "env BROWSERACT_API_KEY": named when the key is rejected
         self._pool_size = pool_size
         self._session: requests.Session | None = None
+        self._closed = False
         # A 429 or Retry-After seen by one request holds back every request of this client
         # (several IDs share one key: the pool must not hammer it).
         self._pause_until = 0.0
@@ -162,7 +163,16 @@ class ApiClient:
         """Text with this client's key masked (a server, proxy or echo page may reflect it)."""
         return redact(value, self._key)
 
+    @property
+    def pool_size(self) -> int:
+        """How many keep-alive connections the client keeps (concurrent requests beyond it
+        would each open and drop a connection of their own)."""
+        return self._pool_size
+
     def close(self) -> None:
+        """Close the connections; from now on a request fails at once and opens none (a poll
+        still queued when a watch stops must not reconnect)."""
+        self._closed = True
         if self._session is not None:
             self._session.close()
             self._session = None
@@ -176,6 +186,8 @@ class ApiClient:
     # -- internals --------------------------------------------------------------------------
 
     def _session_or_new(self) -> requests.Session:
+        if self._closed:
+            raise _ClientClosed()
         if self._session is None:
             session = session_class()()
             adapter = adapter_class()(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
@@ -294,6 +306,9 @@ class ApiClient:
         reached = True
         hint = KINDS["network"].hint
         cause = None
+        if isinstance(exc, _ClientClosed):
+            return ApiError("network", "not sent: the client was closed", retryable=False,
+                            resource=req.resource, reached_server=False)
         if isinstance(exc, _DeadlineExceeded):
             what = "no complete answer within the request deadline"
         elif _caused_by(exc, "SSLCertVerificationError", "CertificateError"):
@@ -415,6 +430,10 @@ class _DeadlineExceeded(Exception):
     pass
 
 
+class _ClientClosed(Exception):
+    """A request after close(): refused before any connection is made."""
+
+
 class _StaleConnection(Exception):
     """A kept-alive connection that the server had closed: safe to retry at once."""
 
@@ -427,7 +446,7 @@ def _transport_failures() -> tuple[type[BaseException], ...]:
     import urllib3.exceptions
 
     return (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException,
-            OSError, _DeadlineExceeded)
+            OSError, _DeadlineExceeded, _ClientClosed)
 
 
 def _caused_by(exc: BaseException, *names: str) -> bool:

@@ -323,19 +323,24 @@ def _is_missed_poll(err: ApiError) -> bool:
 
 
 class _Pool:
-    """A few daemon threads sharing the client's keep-alive pool (daemon: Ctrl-C never waits)."""
+    """A few daemon threads sharing the client's keep-alive pool (daemon: Ctrl-C never waits).
+
+    ``close()`` (the watch ended, Ctrl-C, SIGTERM) drops every poll not yet started: only the
+    requests already in flight may still finish, and their answers are ignored.
+    """
 
     def __init__(self, size: int, fetch: Callable[[str], TaskState | ApiError]) -> None:
         self._jobs: queue.Queue[Tracked | None] = queue.Queue()
         self._results: queue.Queue[tuple[Tracked, TaskState | ApiError]] = queue.Queue()
         self._fetch = fetch
+        self._stopped = threading.Event()
         self._threads = [threading.Thread(target=self._work, daemon=True, name=f"poll-{i}")
                          for i in range(size)]
         for thread in self._threads:
             thread.start()
 
     def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
+        while (job := self._jobs.get()) is not None and not self._stopped.is_set():
             try:
                 outcome = self._fetch(job.task_id)
             except Exception as exc:  # a bug in one poll must not hang the watch
@@ -357,5 +362,11 @@ class _Pool:
         return sorted(out, key=lambda pair: order[id(pair[0])])
 
     def close(self) -> None:
+        self._stopped.set()
+        while True:  # the polls not started yet are never sent
+            try:
+                self._jobs.get_nowait()
+            except queue.Empty:
+                break
         for _ in self._threads:
             self._jobs.put(None)

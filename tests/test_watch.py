@@ -835,6 +835,20 @@ def test_several_tasks_share_a_small_pool(cli, make_sim, clock):
     assert sim.connections_opened <= 8
 
 
+def test_a_closed_client_sends_nothing_and_opens_no_connection(sim, canary):
+    """A poll still queued when a watch stops must not reconnect on a closed session (#13 #12)."""
+    from browseract_cli.api import ApiClient
+    from browseract_cli.endpoints import get_task_status
+
+    client = ApiClient(sim.url, canary)
+    assert get_task_status(client, "demo-forever", retry=False).status in ("created", "running")
+    client.close()
+    with pytest.raises(ApiError) as caught:
+        get_task_status(client, "demo-forever")
+    assert caught.value.kind == "network" and not caught.value.reached_server
+    assert sim.request_count() == 1 and sim.connections_opened == 1
+
+
 def test_fake_clock_sanity(clock):
     clock.sleep(1.5)
     assert clock() == START + 1.5
