@@ -77,6 +77,8 @@ class ApiClient:
         self._pool_size = pool_size
         self._session: requests.Session | None = None
         self._closed = False
+        self._proxies: dict[str, str | None] = {}
+        self._verify: bool | str = True
         # A 429 or Retry-After seen by one request holds back every request of this client
         # (several IDs share one key: the pool must not hammer it).
         self._pause_until = 0.0
@@ -194,6 +196,10 @@ class ApiClient:
             session.mount("https://", adapter)
             session.mount("http://", adapter)
             session.headers.update({"User-Agent": f"browseract/{__version__}", "Accept": "application/json"})
+            # What requests would read from the environment on every request (about 0.2 ms of
+            # CPU each, a third of a poll) is read once here: proxies, NO_PROXY, CA bundle.
+            session.trust_env = False
+            self._proxies, self._verify = _environment_settings(self.base_url, self._direct)
             self._session = session
         return self._session
 
@@ -236,7 +242,8 @@ class ApiClient:
                 timeout=(min(t.connect_s, overall), min(t.read_s, overall)),
                 allow_redirects=False,
                 stream=True,
-                proxies=dict(_NO_PROXY) if self._direct else None,  # a copy: requests fills it in
+                proxies=dict(self._proxies),  # a copy: requests fills it in
+                verify=self._verify,
             )
         except Exception as exc:
             if _is_stale_connection(exc):
@@ -417,6 +424,20 @@ _TLS_HINT = ("check the system clock, a corporate proxy, or REQUESTS_CA_BUNDLE; 
 
 # requests keeps these None entries over the environment's proxies, then drops them: direct.
 _NO_PROXY = {"http": None, "https": None, "all": None}
+
+
+def _environment_settings(url: str, direct: bool) -> tuple[dict[str, str | None], bool | str]:
+    """The proxies (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) and CA bundle (REQUESTS_CA_BUNDLE,
+    CURL_CA_BUNDLE) requests takes from the environment with ``trust_env`` (its
+    ``merge_environment_settings``), for this base URL. ~/.netrc is not read: the key goes
+    through auth=, which requests never replaces from netrc anyway."""
+    import os
+
+    from requests.utils import get_environ_proxies
+
+    proxies: dict[str, str | None] = dict(_NO_PROXY) if direct else dict(get_environ_proxies(url))
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return proxies, verify
 
 
 def _location_host(location: str) -> str | None:
