@@ -1,22 +1,29 @@
 """The watch loop: poll tasks on a monotonic schedule until each reaches a stop state.
 
 Transport trouble is a missed poll, not the end; all timing goes through injected clock and
-sleep so tests run instantly and deterministically.
+sleep so tests run instantly and deterministically. The polls of many tasks are spread evenly
+over the interval, at most a few at once (the client's keep-alive connections), and never
+faster than one global request rate (--max-rate): the interval stretches when the rate cannot
+poll every task that often.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import heapq
 import inspect
-import queue
-import threading
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from browseract_cli.errors import ApiError, BrowseractError
 from browseract_cli.exit_codes import ExitCode, worst
 from browseract_cli.models import TERMINAL, Failure, TaskState, is_known, state_exit_code
+from browseract_cli.polling import Pace, PollPool
 from browseract_cli.retry import RetryPolicy, backoff_delay
+from browseract_cli.transport import CURRENT
 
 # One look at a task's state (a single attempt: the watch itself decides about retries);
 # raises ApiError. `watch`, `run --wait`, `output --wait`, `stop --wait` and `resume --wait`
@@ -27,7 +34,11 @@ Poll = Callable[..., TaskState]
 # Why a task failed (one get-task, once): (code, message), or None when it cannot be told.
 Details = Callable[..., "Failure | None"]
 
-MAX_WORKERS = 8
+MAX_WORKERS = 8  # polls in flight at once, at most (the client's keep-alive connections)
+DEFAULT_MAX_RATE = 20.0  # requests per second over all the tasks of one watch
+FIRST_STEP_MAX = 0.5  # the first polls go out at least this often: every task is seen soon
+TICK_S = 0.25  # the reporter's tick (the live view's clock) comes at most this often...
+WAKE_S = 1.0  # ...and at least this often
 PAUSED_NOTE = "waiting for human input: a person must resume it (in the app or via resume-task)"
 
 
@@ -41,6 +52,8 @@ class WatchOptions:
     max_outage: float = 300.0  # 0 = no limit
     heartbeat: float = 60.0  # 0 = off
     fail_fast: bool = False
+    max_rate: float | None = None  # requests per second, all tasks together; None = 20, 0 = no cap
+    workers: int = MAX_WORKERS  # polls in flight at once, at most
 
 
 @dataclass
@@ -93,8 +106,25 @@ class Watch:
         self.clock, self.wall, self.sleep, self.uniform = clock, wall, sleep, uniform
         self.tasks = [Tracked(t) for t in dict.fromkeys(opts.task_ids)]
         self.start = clock()
-        self._pool: _Pool | None = None
+        self._pace = Pace(DEFAULT_MAX_RATE if opts.max_rate is None else opts.max_rate)
+        self._send_gate = functools.partial(self._pace.sending, clock, sleep)
+        # The time between two polls of one task: --interval, or longer when the rate cap
+        # cannot poll every task that often (1,000 tasks at 20 requests a second: 50 s).
+        self.cycle = max(opts.interval, len(self.tasks) * self._pace.gap)
+        # Spread the first polls evenly over the interval (and so every later round of polls:
+        # no herd of requests every interval), but no more than FIRST_STEP_MAX apart, so that a
+        # few tasks at a long interval are all seen at once (a burst of a few polls is no herd).
+        step = min(opts.interval / max(1, len(self.tasks)), FIRST_STEP_MAX)
+        self._waiting: list[tuple[float, int, Tracked]] = []  # a heap: (next_due, order, task)
+        for i, t in enumerate(self.tasks):
+            t.next_due = self.start + i * step
+            self._waiting.append((t.next_due, i, t))
+        self._order = itertools.count(len(self.tasks))
+        self._left = len(self.tasks)
+        self._workers = max(1, min(opts.workers, len(self.tasks)))
+        self._pool: PollPool | None = None
         self._last_output = self.start
+        self._last_tick: float | None = None
         self._poll_deadline = _takes_deadline(poll)
         self._answered = False  # whether anything has answered a poll yet
         self._refused_noted = False
@@ -105,16 +135,19 @@ class Watch:
     def run(self) -> int:
         """Watch until every task is done; returns the overall exit code."""
         try:
-            while not self._all_done():
+            while self._left:
                 now = self.clock()
                 if self._expired(now):
                     self.end_all(ExitCode.WATCH_TIMEOUT)
                     break
-                due = [t for t in self.active() if t.next_due <= now]
-                if due:
-                    self._poll(due)
+                if self._collect(0.0):
                     continue
-                self._idle(now)
+                t = self._next_waiting()
+                if t is not None and self._ready_at(t) <= now and (
+                        t.end_with is not None or self._in_flight() < self._workers):
+                    self._launch(t, now)
+                    continue
+                self._idle(now, t)
         finally:
             if self._pool is not None:
                 self._pool.close()
@@ -140,53 +173,102 @@ class Watch:
                 return special
         return worst(codes)
 
-    def _all_done(self) -> bool:
-        return all(t.done for t in self.tasks)
+    def _in_flight(self) -> int:
+        return 0 if self._pool is None else self._pool.busy
 
-    def _idle(self, now: float) -> None:
-        self.report.tick(self.tasks, now)
+    def _next_waiting(self) -> Tracked | None:
+        """The waiting task due first (tasks that ended meanwhile are dropped from the heap)."""
+        while self._waiting:
+            due, _, t = self._waiting[0]
+            if not t.done and due == t.next_due:
+                return t
+            heapq.heappop(self._waiting)
+        return None
+
+    def _ready_at(self, t: Tracked) -> float:
+        if t.end_with is not None:
+            return t.next_due  # ending it sends nothing
+        return max(t.next_due, self._pace.ready_at())
+
+    def _idle(self, now: float, t: Tracked | None) -> None:
+        if self._last_tick is None or now - self._last_tick >= TICK_S:
+            self.report.tick(self.tasks, now)
+            self._last_tick = now
         hb = self.opts.heartbeat
         if hb and now - self._last_output >= hb:
             self.report.heartbeat(self.active(), now)
             self._last_output = now
-        wake = min(t.next_due for t in self.active())
+        wake = now + WAKE_S  # wake at least once a second (the live view's timers)
+        if t is not None:
+            wake = min(wake, self._ready_at(t))
         if hb:
             wake = min(wake, self._last_output + hb)
         if self.opts.timeout:
             wake = min(wake, self.start + self.opts.timeout)
-        self.sleep(max(0.0, min(wake - self.clock(), 1.0)))  # wake at least once a second (live view)
+        gap = max(0.0, wake - self.clock())
+        if self._in_flight():
+            # Wait for an answer (up to the wake time) rather than sleep past it: on a test's
+            # fake clock, no time passes while a poll is out, so its schedule stays exact.
+            self._collect(gap if gap > 0 else WAKE_S)
+        else:
+            self.sleep(gap)
 
     # -- polls ------------------------------------------------------------------------------
 
-    def _poll(self, due: list[Tracked]) -> None:
-        for t in [t for t in due if t.end_with is not None]:
-            self._finish(t, t.end_with.exit_code, t.end_with)  # type: ignore[union-attr]
-        due = [t for t in due if not t.done]
-        if not due:
+    def _launch(self, t: Tracked, now: float) -> None:
+        heapq.heappop(self._waiting)
+        if t.end_with is not None:
+            self._finish(t, t.end_with.exit_code, t.end_with)
             return
-        started = self.clock()  # the cadence counts from when a poll starts, not when it ends
-        if len(due) == 1:
-            outcomes = [(due[0], self._fetch(due[0].task_id))]
-        else:
-            if self._pool is None:
-                self._pool = _Pool(min(MAX_WORKERS, len(self.tasks)), self._fetch)
-            outcomes = self._pool.map(due)
-        for t, outcome in outcomes:
-            self._handle(t, outcome, self.clock(), started)
-            if self.opts.fail_fast and t.done and t.exit_code != 0:
-                self._stop_others()
-                return
+        self._pace.sent(now)  # the cadence counts from when a poll starts, not when it ends
+        if self._workers == 1:
+            self._settle(t, self._fetch(t.task_id), now)
+            return
+        if self._pool is None:
+            self._pool = PollPool(self._workers, self._fetch)
+        self._pool.submit(t, t.task_id, now)
+
+    def _collect(self, wait: float) -> bool:
+        """Handle the polls that have come back, waiting up to ``wait`` s for the first one."""
+        handled = False
+        while self._in_flight() and self._left:
+            assert self._pool is not None  # noqa: S101 (for the type checker)
+            item = self._pool.take(0.0 if handled else min(wait, WAKE_S))
+            if item is None:
+                break
+            self._settle(*item)
+            handled = True
+        return handled
+
+    def _settle(self, t: Tracked, outcome: TaskState | ApiError, started: float) -> None:
+        if t.done:
+            return  # it ended while its poll was out (--fail-fast, the end of the watch)
+        self._handle(t, outcome, self.clock(), started)
+        if not t.done:
+            heapq.heappush(self._waiting, (t.next_due, next(self._order), t))
+        elif self.opts.fail_fast and t.exit_code != 0:
+            self._stop_others()
 
     def _fetch(self, task_id: str) -> TaskState | ApiError:
         try:
-            if not self._poll_deadline:
-                return self.poll(task_id)
-            left = self._time_left()
-            if left is not None and left <= 0:
-                return ApiError("network", "not sent: --timeout expired", retryable=True)
-            return self.poll(task_id, deadline_s=left)
+            with self._paced():
+                if not self._poll_deadline:
+                    return self.poll(task_id)
+                left = self._time_left()
+                if left is not None and left <= 0:
+                    return ApiError("network", "not sent: --timeout expired", retryable=True)
+                return self.poll(task_id, deadline_s=left)
         except ApiError as err:
             return err
+
+    @contextlib.contextmanager
+    def _paced(self) -> Iterator[None]:
+        """Requests made in this thread meanwhile keep to the request rate when they are sent."""
+        CURRENT.gate = self._send_gate
+        try:
+            yield
+        finally:
+            CURRENT.gate = None
 
     def _time_left(self) -> float | None:
         """Seconds left to --timeout (None without one): no request may run past it."""
@@ -198,11 +280,16 @@ class Watch:
         return bool(self.opts.timeout) and now - self.start >= self.opts.timeout
 
     def _failure_of(self, task_id: str) -> Failure | None:
+        """Why a task failed: one more request, so it keeps to the request rate too."""
         if self.details is None:
             return None
-        if self._details_deadline:
-            return self.details(task_id, deadline_s=self._time_left())
-        return self.details(task_id)
+        try:
+            with self._paced():
+                if self._details_deadline:
+                    return self.details(task_id, deadline_s=self._time_left())
+                return self.details(task_id)
+        finally:
+            self._pace.sent(self.clock())  # the next poll is planned after this request too
 
     def _handle(self, t: Tracked, outcome: TaskState | ApiError, now: float, started: float) -> None:
         t.next_due = started + self.opts.interval
@@ -231,7 +318,7 @@ class Watch:
         elif status in TERMINAL:
             if status == "failed":
                 t.failure = self._failure_of(t.task_id)
-            self._finish(t, state_exit_code(status))
+            self._finish(t, state_exit_code(status), at=now)
 
     def _handle_error(self, t: Tracked, err: ApiError, now: float) -> None:
         t.polls += 1
@@ -256,6 +343,8 @@ class Watch:
             return
         wait = self._retry_wait(t, err, now, limit)
         t.next_due = now + wait
+        if err.retry_after is not None:
+            self._pace.hold(now + err.retry_after)  # the API asked this client to slow down: all tasks wait
         if err.retry_after is not None and limit is not None and now + err.retry_after > limit:
             # The API asks for a pause that runs past --max-outage: give up when the outage
             # reaches it, without the request it asked not to get (--timeout may come first).
@@ -290,8 +379,13 @@ class Watch:
             wait = min(wait, limit - now)
         return max(self.opts.interval, wait)
 
-    def _finish(self, t: Tracked, code: int, err: BrowseractError | None = None) -> None:
-        t.exit_code, t.error, t.ended_at = int(code), err, self.clock()
+    def _finish(self, t: Tracked, code: int, err: BrowseractError | None = None,
+                at: float | None = None) -> None:
+        if t.done:
+            return
+        self._left -= 1
+        t.exit_code, t.error = int(code), err
+        t.ended_at = self.clock() if at is None else at
         self.report.result(t, t.ended_at - self.start)
 
 
@@ -320,53 +414,3 @@ def _is_missed_poll(err: ApiError) -> bool:
     if err.http_status is not None and 300 <= err.http_status < 400:
         return False
     return err.retryable or err.kind == "server"
-
-
-class _Pool:
-    """A few daemon threads sharing the client's keep-alive pool (daemon: Ctrl-C never waits).
-
-    ``close()`` (the watch ended, Ctrl-C, SIGTERM) drops every poll not yet started: only the
-    requests already in flight may still finish, and their answers are ignored.
-    """
-
-    def __init__(self, size: int, fetch: Callable[[str], TaskState | ApiError]) -> None:
-        self._jobs: queue.Queue[Tracked | None] = queue.Queue()
-        self._results: queue.Queue[tuple[Tracked, TaskState | ApiError]] = queue.Queue()
-        self._fetch = fetch
-        self._stopped = threading.Event()
-        self._threads = [threading.Thread(target=self._work, daemon=True, name=f"poll-{i}")
-                         for i in range(size)]
-        for thread in self._threads:
-            thread.start()
-
-    def _work(self) -> None:
-        while (job := self._jobs.get()) is not None and not self._stopped.is_set():
-            try:
-                outcome = self._fetch(job.task_id)
-            except Exception as exc:  # a bug in one poll must not hang the watch
-                outcome = ApiError("network", f"poll failed ({type(exc).__name__})", retryable=True)
-            self._results.put((job, outcome))
-
-    def map(self, due: list[Tracked]) -> list[tuple[Tracked, TaskState | ApiError]]:
-        for t in due:
-            self._jobs.put(t)
-        out = []
-        for _ in due:
-            while True:
-                try:
-                    out.append(self._results.get(timeout=0.5))  # a timed wait stays interruptible
-                    break
-                except queue.Empty:
-                    continue
-        order = {id(t): i for i, t in enumerate(due)}
-        return sorted(out, key=lambda pair: order[id(pair[0])])
-
-    def close(self) -> None:
-        self._stopped.set()
-        while True:  # the polls not started yet are never sent
-            try:
-                self._jobs.get_nowait()
-            except queue.Empty:
-                break
-        for _ in self._threads:
-            self._jobs.put(None)

@@ -173,7 +173,7 @@ def test_signal_stops_the_polls_of_a_big_watch_at_once(sim, env, sig, code):
     for task_id in ids:
         sim.add_task(task_id, [{"status": "running"}])
     sim.latency = 0.02  # 8 connections: about 400 answers a second
-    proc = start(["watch", "--json", "--interval", "30", *ids], env)
+    proc = start(["watch", "--json", "--interval", "30", "--max-rate", "0", *ids], env)
     wait_for(lambda: sim.request_count() >= 200, timeout=20)  # well into the first round
     connections = sim.connections_opened
     sent = time.monotonic()
@@ -222,7 +222,9 @@ def test_watch_into_head(sim, env, tmp_path, mode):
     sim.add_task("flip", FLIP)
     sim.add_task("flip2", FLIP)
     err_file, rc_file = tmp_path / "err", tmp_path / "rc"
-    args = ["watch", "--interval", "0.05", "flip", "flip2"] + ([] if mode == "plain" else [mode])
+    # Two tasks every 0.05 s are over the default rate cap (which would say so on stderr).
+    args = ["watch", "--interval", "0.05", "--max-rate", "0", "flip", "flip2"] + (
+        [] if mode == "plain" else [mode])
     if mode == "-q":  # -q writes only at the end: give it two short tasks so a second line exists
         sim.add_task("flip", [{"status": "finished"}])
         sim.add_task("flip2", [{"status": "running", "polls": 5}, {"status": "finished"}])

@@ -6,9 +6,11 @@ simulator, so waits are instant and the schedule is exact.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import socket
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -543,7 +545,8 @@ def test_fail_fast_stops_the_others(cli, make_sim, clock):
     res = results(run.stdout)
     assert res["bad"]["exit_code"] == 10
     assert res["slow"]["status"] == "running" and res["slow"]["exit_code"] == 14
-    assert clock.now - START == 10.0
+    assert res["bad"]["elapsed_s"] == 10.0
+    assert clock.now - START == pytest.approx(10.05)  # the failure lookup keeps to the rate cap
     assert max(poll_times(sim, "slow")) <= 10.0  # no poll after the failure
     # Without --fail-fast the other task is watched on, here until the timeout.
     sim.reset()
@@ -764,15 +767,19 @@ def test_backoff_never_polls_faster_than_interval(cli, make_sim, clock):
     assert max(gaps) <= 20.0  # the backoff cap
 
 
-def test_interval_one_poll_per_task_per_interval_with_ten_tasks(cli, make_sim, clock):
+def test_interval_one_poll_per_task_per_interval_spread_over_it(cli, make_sim, clock):
+    """Ten tasks at --interval 2: each is polled every 2 s, and the polls are spread evenly over
+    the interval (one every 0.2 s), not sent as a herd of ten every 2 s (issue 11)."""
     ids = [f"task-{i}" for i in range(10)]
     sim = make_sim({tid: steps(("running", 6), "finished") for tid in ids}, clock=clock)
     run = cli("watch", "--json", "--interval", "2", *ids, expect=0, base_url=sim.url, clock=clock)
     assert len(results(run.stdout)) == 10
-    for tid in ids:
-        assert poll_times(sim, tid) == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0], tid
+    for k, tid in enumerate(ids):
+        assert poll_times(sim, tid) == pytest.approx([0.2 * k + 2.0 * n for n in range(7)]), tid
     assert Counter(r.task_id for r in sim.requests) == dict.fromkeys(ids, 7)
-    assert clock.now - START == 12.0
+    arrivals = sorted(r.at for r in sim.requests)
+    assert [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)] == pytest.approx([0.2] * 69)
+    assert clock.now - START == pytest.approx(12.0 + 1.8)
 
 
 def test_idle_sleeps_are_bounded_and_never_negative(cli, make_sim, clock):
@@ -822,7 +829,7 @@ def test_connection_reused_over_a_long_watch_fake_clock(cli, make_sim, clock):
 
 def test_connection_reused_over_a_long_watch_real_clock(cli, make_sim):
     sim = make_sim({"t": steps(("running", 49), "finished")})
-    cli("watch", "-q", "--interval", "0.001", "t", expect=0, base_url=sim.url)
+    cli("watch", "-q", "--interval", "0.001", "--max-rate", "0", "t", expect=0, base_url=sim.url)
     assert sim.request_count("t") == 50
     assert sim.connections_opened <= 2
 
@@ -833,6 +840,130 @@ def test_several_tasks_share_a_small_pool(cli, make_sim, clock):
     cli("watch", "-q", "--interval", "1", *ids, expect=0, base_url=sim.url, clock=clock)
     assert sim.request_count() == 12 * 11
     assert sim.connections_opened <= 8
+
+
+# --------------------------------------------------------------------------- many tasks (issue 11)
+
+
+def busiest_second(sim: Any) -> int:
+    """The most requests the simulator received in any one-second window (server clock)."""
+    times = sorted(r.at for r in sim.requests)
+    return max(bisect.bisect_left(times, t + 1.0 - 1e-6) - i for i, t in enumerate(times))
+
+
+def gaps_of(sim: Any, task_id: str) -> list[float]:
+    times = poll_times(sim, task_id)
+    return [b - a for a, b in zip(times, times[1:], strict=False)]
+
+
+def test_a_few_tasks_at_a_long_interval_are_all_seen_at_once(cli, make_sim, clock):
+    """Spreading never holds back a first look for long: first polls at most 0.5 s apart."""
+    sim = make_sim({"a": steps("running"), "b": steps("running")}, clock=clock)
+    cli("watch", "-q", "--interval", "30", "--timeout", "61", "a", "b", expect=124,
+        base_url=sim.url, clock=clock)
+    assert poll_times(sim, "a") == [0.0, 30.0, 60.0]
+    assert poll_times(sim, "b") == [0.5, 30.5, 60.5]
+
+
+def test_a_thousand_tasks_stay_under_the_default_rate_cap(cli, make_sim, clock):
+    """1,000 tasks at --interval 5 would be 200 requests a second: the watch sends at most 20,
+    evenly, and each task is polled at the same steady pace (every 50 s), over few connections."""
+    ids = [f"t{i:04d}" for i in range(1000)]
+    sim = make_sim({tid: steps("running") for tid in ids}, clock=clock)
+    run = cli("watch", "--json", "--timeout", "60", *ids, expect=124, base_url=sim.url, clock=clock)
+    assert busiest_second(sim) == 20
+    assert sim.request_count() == pytest.approx(60 * 20, abs=2)
+    polled = Counter(r.task_id for r in sim.requests)
+    assert set(polled) == set(ids) and set(polled.values()) == {1, 2}  # every task, none twice early
+    assert all(gap == pytest.approx(50.0) for tid in ids for gap in gaps_of(sim, tid))
+    assert sim.connections_opened <= 8
+    assert "1000 tasks at --max-rate 20" in run.stderr and "about every 50s" in run.stderr
+    assert len(results(run.stdout)) == 1000
+
+
+@pytest.mark.parametrize(("args", "env", "cap"), [
+    (["--max-rate", "50"], {}, 50),
+    ([], {"BROWSERACT_MAX_RATE": "10"}, 10),
+    (["--max-rate", "7.5"], {"BROWSERACT_MAX_RATE": "10"}, 8),  # the flag wins; 7.5 a second on average
+    ([], {"BROWSERACT_MAX_RATE": ""}, 20),  # empty counts as unset
+])
+def test_the_rate_cap_is_settable(cli, make_sim, clock, args, env, cap):
+    ids = [f"t{i}" for i in range(100)]
+    sim = make_sim({tid: steps("running") for tid in ids}, clock=clock)
+    cli("watch", "-q", "--interval", "1", "--timeout", "5", *args, *ids, expect=124,
+        base_url=sim.url, clock=clock, env=env)
+    assert busiest_second(sim) == cap
+
+
+def test_within_the_cap_each_task_keeps_its_interval(cli, make_sim, clock):
+    ids = [f"t{i}" for i in range(40)]  # 8 requests a second at --interval 5
+    sim = make_sim({tid: steps("running") for tid in ids}, clock=clock)
+    run = cli("watch", "-q", "--timeout", "60", *ids, expect=124, base_url=sim.url, clock=clock)
+    assert {round(gap, 9) for tid in ids for gap in gaps_of(sim, tid)} == {5.0}
+    assert busiest_second(sim) == 8
+    assert "--max-rate" not in run.stderr  # nothing to say: every task is polled every 5 s
+
+
+def test_max_rate_0_means_no_cap(cli, make_sim, clock):
+    ids = [f"t{i}" for i in range(100)]
+    sim = make_sim({tid: steps("running") for tid in ids}, clock=clock)
+    cli("watch", "-q", "--interval", "1", "--timeout", "2", "--max-rate", "0", *ids, expect=124,
+        base_url=sim.url, clock=clock)
+    assert busiest_second(sim) == 100
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "nan", "inf", ""])
+def test_bad_max_rate_is_a_usage_error(cli, sim, clock, value):
+    run = cli("watch", "--max-rate", value, "demo-finished", expect=2, base_url=sim.url, clock=clock)
+    assert "--max-rate" in run.stderr and sim.requests == []
+
+
+def test_bad_max_rate_variable_is_a_config_error(cli, sim, clock):
+    run = cli("watch", "--json", "a", "b", expect=78, base_url=sim.url, clock=clock,
+              env={"BROWSERACT_MAX_RATE": "fast"})
+    assert "BROWSERACT_MAX_RATE" in run.stderr and sim.requests == []
+    assert {r["exit_code"] for r in results(run.stdout).values()} == {78}
+
+
+def test_retry_after_from_one_task_holds_every_task(cli, make_sim, clock):
+    """A 429 with Retry-After slows the whole watch, not just the task that got it."""
+    sim = make_sim({"a": steps("running", {"http": 429, "retry_after": "20"}, "running"),
+                    "b": steps("running"), "c": steps("running")}, clock=clock)
+    cli("watch", "-q", "--timeout", "40", "a", "b", "c", expect=124, base_url=sim.url, clock=clock)
+    times = sorted(r.at - START for r in sim.requests)
+    assert not [t for t in times if 5.0 < t < 25.0]  # nothing inside the API's pause
+    assert poll_times(sim, "a")[:2] == [0.0, 5.0] and 25.0 <= poll_times(sim, "a")[2] < 25.2
+
+
+def test_at_most_eight_polls_in_flight_and_no_thread_left_behind():
+    """The pool's size is the limit of concurrent polls (the client's connections); its
+    threads end with the watch. A real clock: the polls wait for each other, not for time."""
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+    eight = threading.Event()
+
+    def poll(task_id: str) -> TaskState:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+            if state["now"] == 8:
+                eight.set()
+        eight.wait(5)  # held until eight are out at once: a smaller pool would time out here
+        with lock:
+            state["now"] -= 1
+        return TaskState("finished")
+
+    before = {t.ident for t in threading.enumerate()}
+    opts = WatchOptions(task_ids=[f"t{i}" for i in range(40)], interval=0.01, max_rate=0)
+    watch = Watch(opts, poll, Recorder(time.monotonic), clock=time.monotonic, wall=time.time,
+                  sleep=time.sleep, uniform=lambda a, b: b)
+    assert watch.run() == 0
+    assert eight.is_set() and state["most"] == 8
+    pollers = [t for t in threading.enumerate() if t.ident not in before and t.name.startswith("poll-")]
+    assert len(pollers) <= 8
+    for thread in pollers:
+        thread.join(5)
+    assert not any(t.is_alive() for t in pollers)
 
 
 def test_a_closed_client_sends_nothing_and_opens_no_connection(sim, canary):
