@@ -980,6 +980,22 @@ def test_a_closed_client_sends_nothing_and_opens_no_connection(sim, canary):
     assert sim.request_count() == 1 and sim.connections_opened == 1
 
 
+def test_prepared_polls_still_send_back_the_cookies_the_api_sets(canary):
+    """Polls reuse one prepared request per URL (CPU): a cookie the API sets later (a load
+    balancer's, say) is still sent with the next requests, as requests' Session does."""
+    from browseract_cli.api import ApiClient
+    from browseract_cli.endpoints import get_task_status
+
+    sticky = respond(body=b'{"status":"running"}', headers=[("Set-Cookie", "lb=node-2; Path=/")])
+    with FaultServer(respond(body=b'{"status":"running"}'), sticky,
+                     respond(body=b'{"status":"running"}')) as server, ApiClient(server.url, canary) as client:
+        for _ in range(3):
+            assert get_task_status(client, "t", retry=False).status == "running"
+        cookies = [r.headers.get("cookie") for r in server.requests]
+    assert cookies == [None, None, "lb=node-2"]
+    assert all(r.authorization == f"Bearer {canary}" for r in server.requests)
+
+
 def test_fake_clock_sanity(clock):
     clock.sleep(1.5)
     assert clock() == START + 1.5
