@@ -16,10 +16,13 @@ from browseract_cli.errors import ApiError
 from browseract_cli.models import TaskState
 
 Outcome = TaskState | ApiError
+# Requests are spaced 2 % more than 1/rate apart: N + 1 requests then span 2 % more than a
+# second, so a few milliseconds of jitter on the way to the server never show it N + 1 in one.
+SPACING_MARGIN = 1.02
 
 
 class Pace:
-    """At most ``rate`` requests a second, evenly spaced: one every ``1/rate`` s (0 = no cap).
+    """At most ``rate`` requests a second, evenly spaced: one every ``1.02/rate`` s (0 = no cap).
 
     Spacing the requests (rather than counting them per second) means no one-second window,
     wherever it starts, ever holds more than ``rate`` of them. The watch plans its polls with
@@ -31,7 +34,7 @@ class Pace:
     """
 
     def __init__(self, rate: float) -> None:
-        self.gap = 1.0 / rate if rate > 0 else 0.0
+        self.gap = SPACING_MARGIN / rate if rate > 0 else 0.0
         self._next = float("-inf")
         self._hold = float("-inf")
         self._last = float("-inf")  # when the last request really went out

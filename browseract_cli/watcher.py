@@ -195,7 +195,7 @@ class Watch:
             self.report.tick(self.tasks, now)
             self._last_tick = now
         hb = self.opts.heartbeat
-        if hb and now - self._last_output >= hb:
+        if hb and now >= self._last_output + hb:  # the same sum as the wake-up time below
             self.report.heartbeat(self.active(), now)
             self._last_output = now
         wake = now + WAKE_S  # wake at least once a second (the live view's timers)
@@ -277,7 +277,9 @@ class Watch:
         return self.start + self.opts.timeout - self.clock()
 
     def _expired(self, now: float) -> bool:
-        return bool(self.opts.timeout) and now - self.start >= self.opts.timeout
+        # The same sum as the wake-up time in _idle: `now - start >= timeout` can fall one ulp
+        # short of it, and the watch would sleep 0 s forever on an injected clock.
+        return bool(self.opts.timeout) and now >= self.start + self.opts.timeout
 
     def _failure_of(self, task_id: str) -> Failure | None:
         """Why a task failed: one more request, so it keeps to the request rate too."""

@@ -217,6 +217,24 @@ def test_every_poll_is_bounded_by_the_time_left_to_timeout(clock):
     assert report.kinds() == ["status", "result"] and report.events[-1][2][0] == 124
 
 
+@pytest.mark.parametrize("start", [1010.051, 1000.1, 3.3])
+def test_timeout_and_heartbeat_end_on_time_whatever_the_clock_reads(start):
+    """`now - start >= timeout` can be one ulp short of `start + timeout` (the wake-up time):
+    the watch then slept 0 s forever. Both use the same sum now."""
+    from conftest import FakeClock
+
+    class Bounded(FakeClock):
+        def sleep(self, seconds: float) -> None:
+            assert len(self.sleeps) < 10_000, "the watch is spinning"
+            super().sleep(seconds)
+
+    clock = Bounded(start)
+    watch = make_watch(clock, lambda task_id: TaskState("running"), interval=5.0, timeout=60.0,
+                       heartbeat=0.3, task_ids=["a", "b"])
+    assert watch.run() == 124
+    assert clock.now == pytest.approx(start + 60.0)
+
+
 def test_without_timeout_polls_get_no_deadline_and_old_polls_still_work(clock):
     seen: list[object] = []
 
@@ -546,7 +564,7 @@ def test_fail_fast_stops_the_others(cli, make_sim, clock):
     assert res["bad"]["exit_code"] == 10
     assert res["slow"]["status"] == "running" and res["slow"]["exit_code"] == 14
     assert res["bad"]["elapsed_s"] == 10.0
-    assert clock.now - START == pytest.approx(10.05)  # the failure lookup keeps to the rate cap
+    assert clock.now - START == pytest.approx(10.051)  # the failure lookup keeps to the rate cap
     assert max(poll_times(sim, "slow")) <= 10.0  # no poll after the failure
     # Without --fail-fast the other task is watched on, here until the timeout.
     sim.reset()
@@ -867,17 +885,18 @@ def test_a_few_tasks_at_a_long_interval_are_all_seen_at_once(cli, make_sim, cloc
 
 def test_a_thousand_tasks_stay_under_the_default_rate_cap(cli, make_sim, clock):
     """1,000 tasks at --interval 5 would be 200 requests a second: the watch sends at most 20,
-    evenly, and each task is polled at the same steady pace (every 50 s), over few connections."""
+    evenly (one every 51 ms), and each task is polled at the same steady pace (every 51 s),
+    over few connections."""
     ids = [f"t{i:04d}" for i in range(1000)]
     sim = make_sim({tid: steps("running") for tid in ids}, clock=clock)
     run = cli("watch", "--json", "--timeout", "60", *ids, expect=124, base_url=sim.url, clock=clock)
     assert busiest_second(sim) == 20
-    assert sim.request_count() == pytest.approx(60 * 20, abs=2)
+    assert sim.request_count() == pytest.approx(60 / 0.051, abs=2)
     polled = Counter(r.task_id for r in sim.requests)
     assert set(polled) == set(ids) and set(polled.values()) == {1, 2}  # every task, none twice early
-    assert all(gap == pytest.approx(50.0) for tid in ids for gap in gaps_of(sim, tid))
+    assert all(gap == pytest.approx(51.0) for tid in ids for gap in gaps_of(sim, tid))
     assert sim.connections_opened <= 8
-    assert "1000 tasks at --max-rate 20" in run.stderr and "about every 50s" in run.stderr
+    assert "1000 tasks at --max-rate 20" in run.stderr and "about every 51s" in run.stderr
     assert len(results(run.stdout)) == 1000
 
 
