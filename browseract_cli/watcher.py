@@ -109,7 +109,7 @@ class Watch:
         self._pace = Pace(DEFAULT_MAX_RATE if opts.max_rate is None else opts.max_rate)
         self._send_gate = functools.partial(self._pace.sending, clock, sleep)
         # The time between two polls of one task: --interval, or longer when the rate cap
-        # cannot poll every task that often (1,000 tasks at 20 requests a second: 50 s).
+        # cannot poll every task that often (1,000 tasks at 20 requests a second: 51 s).
         self.cycle = max(opts.interval, len(self.tasks) * self._pace.gap)
         # Spread the first polls evenly over the interval (and so every later round of polls:
         # no herd of requests every interval), but no more than FIRST_STEP_MAX apart, so that a
