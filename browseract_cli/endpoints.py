@@ -65,9 +65,10 @@ MAX_LIMIT = 500  # list endpoints: limit 1-500
 
 
 def call(client: ApiClient, op: Operation, *, params: Mapping[str, Any] | None = None,
-         body: Any = None, retry: bool = True, on_retry: RetryHook | None = None) -> Any:
+         body: Any = None, retry: bool = True, on_retry: RetryHook | None = None,
+         deadline_s: float | None = None) -> Any:
     return client.request(op.method, op.path, params=params, body=body, resource=op.resource,
-                          retry=retry, on_retry=on_retry)
+                          retry=retry, on_retry=on_retry, deadline_s=deadline_s)
 
 
 def _object(value: Any, op: Operation) -> Mapping[str, Any]:
@@ -119,9 +120,9 @@ def task_status_outcome(http_status: int, body: bytes, content_type: str = "") -
 
 
 def get_task_status(client: ApiClient, task_id: str, *, retry: bool = True,
-                    on_retry: RetryHook | None = None) -> TaskState:
+                    on_retry: RetryHook | None = None, deadline_s: float | None = None) -> TaskState:
     return task_state(call(client, GET_TASK_STATUS, params={"task_id": task_id}, retry=retry,
-                           on_retry=on_retry))
+                           on_retry=on_retry, deadline_s=deadline_s))
 
 
 def _task(value: Any, op: Operation) -> Task:
@@ -131,8 +132,10 @@ def _task(value: Any, op: Operation) -> Task:
     return Task(doc)
 
 
-def get_task(client: ApiClient, task_id: str, *, retry: bool = True) -> Task:
-    return _task(call(client, GET_TASK, params={"task_id": task_id}, retry=retry), GET_TASK)
+def get_task(client: ApiClient, task_id: str, *, retry: bool = True,
+             deadline_s: float | None = None) -> Task:
+    return _task(call(client, GET_TASK, params={"task_id": task_id}, retry=retry,
+                      deadline_s=deadline_s), GET_TASK)
 
 
 def stop_task(client: ApiClient, task_id: str) -> None:

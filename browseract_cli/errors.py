@@ -135,6 +135,7 @@ class ApiError(BrowseractError):
         retry_after: float | None = None,
         resource: str | None = None,
         reached_server: bool = True,
+        cause: str | None = None,
     ) -> None:
         super().__init__(msg, hint=hint_for(kind, resource, code) if hint is None else hint)
         self.kind = kind
@@ -146,6 +147,7 @@ class ApiError(BrowseractError):
         self.retry_after = retry_after
         self.resource = resource
         self.reached_server = reached_server
+        self.cause = cause  # a transport failure's kind, when it matters to a caller: "refused"
 
     @property
     def title(self) -> str:

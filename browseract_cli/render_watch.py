@@ -79,6 +79,11 @@ class BaseReporter:
                           f"browseract watch {' '.join(_shell_quote(t.task_id) for t in pending)}")
 
 
+def gives_up_text(t: Tracked) -> str:
+    """`; gives up in 4m55s` for a retry line, or "" when the watch never gives up on it."""
+    return "" if t.gives_up_in is None else f"; gives up in {duration(round(t.gives_up_in))}"
+
+
 def failure_json(t: Tracked) -> dict[str, Any] | None:
     if t.failure is None:
         return None
@@ -113,7 +118,9 @@ class JsonReporter(BaseReporter):
                     elapsed_s=round(elapsed, 3))
 
     def retry(self, t: Tracked, err: ApiError, next_in: float) -> None:
-        self._event("retry", t, error=error_json(err), next_poll_in_s=round(next_in, 3))
+        gives_up = None if t.gives_up_in is None else round(t.gives_up_in, 3)
+        self._event("retry", t, error=error_json(err), next_poll_in_s=round(next_in, 3),
+                    gives_up_in_s=gives_up)
 
     def notice(self, t: Tracked, kind: str, text: str) -> None:
         self._event("notice", t, notice=kind, msg=text)
@@ -155,7 +162,7 @@ class PlainReporter(BaseReporter):
 
     def retry(self, t: Tracked, err: ApiError, next_in: float) -> None:
         self.out.info(f"{self._stamp()} {clean(t.task_id, 120)} missed poll: {error_text(err)}; "
-                      f"next poll in {next_in:.1f}s")
+                      f"next poll in {next_in:.1f}s{gives_up_text(t)}")
 
     def notice(self, t: Tracked, kind: str, text: str) -> None:
         self.out.info(f"{self._stamp()} {clean(t.task_id, 120)} {text}")
@@ -220,9 +227,7 @@ class LiveReporter(PlainReporter):
     def _later(self, stream: Any, *pieces: tuple[str, str]) -> None:
         """A permanent line, as (text, style) pieces: word-wrapped at the next redraw's width."""
         self.pending.append((stream, pieces))
-        self._dirty = True
-        if self.tasks and self.clock() - self._drawn_at >= self.TIMER_STEP:
-            self.tick(self.tasks, self.clock())  # polls leave no idle time: do not fall behind
+        self._dirty = True  # drawn at the next tick: the watch ticks at least once a second
 
     def status(self, t: Tracked, previous: str | None, elapsed: float) -> None:
         self._later(self.out.stdout, (f"{time.strftime('%H:%M:%S')} {clean(t.task_id, 256)} ", ""),
@@ -231,7 +236,7 @@ class LiveReporter(PlainReporter):
 
     def retry(self, t: Tracked, err: ApiError, next_in: float) -> None:
         self._later(self.out.stderr, (f"{time.strftime('%H:%M:%S')} {clean(t.task_id, 256)} missed poll: "
-                                      f"{error_text(err)}; next in {next_in:.1f}s", "yellow"))
+                                      f"{error_text(err)}; next in {next_in:.1f}s{gives_up_text(t)}", "yellow"))
 
     def notice(self, t: Tracked, kind: str, text: str) -> None:
         self._later(self.out.stderr, (f"{time.strftime('%H:%M:%S')} {clean(t.task_id, 256)} {text}", "magenta"))

@@ -1,10 +1,12 @@
-"""requests plumbing for api.py: no-redirect session, Bearer auth, and the deadline watchdog.
+"""requests plumbing for api.py: no-redirect session, Bearer auth, the deadline watchdog, and
+the send gate (a caller's hook around the moment a request is written to the socket).
 
 requests and urllib3 are imported only inside the factories, on first use.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -117,7 +119,15 @@ class _Watchdog:
 
 
 WATCHDOG = _Watchdog()
-CURRENT = threading.local()  # the _Watch of the request running in this thread
+# Per thread: ``watch``, the _Watch of the request running in this thread; ``gate``, when set,
+# a callable returning a context manager entered around writing the request to the socket
+# (after connecting): the watch's request rate is kept at the moment requests really go out.
+CURRENT = threading.local()
+
+
+def _send_gate() -> Any:
+    gate = getattr(CURRENT, "gate", None)
+    return contextlib.nullcontext() if gate is None else gate()
 
 
 def _cut(sock: Any) -> None:
@@ -171,6 +181,10 @@ def adapter_class() -> type:
     from urllib3.poolmanager import ProxyManager
 
     class WatchedHTTPConnection(HTTPConnection):
+        def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            with _send_gate():
+                super().request(*args, **kwargs)
+
         def getresponse(self) -> Any:  # type: ignore[override]
             _arm(getattr(self, "sock", None))
             return super().getresponse()
@@ -181,12 +195,21 @@ def adapter_class() -> type:
             _arm(sock, duplicate=True)
             return sock
 
+        def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            with _send_gate():
+                super().request(*args, **kwargs)
+
         def getresponse(self) -> Any:  # type: ignore[override]
             _arm(getattr(self, "sock", None))
             return super().getresponse()
 
     class WatchedHTTPPool(HTTPConnectionPool):
         ConnectionCls = WatchedHTTPConnection
+
+        def _validate_conn(self, conn: Any) -> None:
+            super()._validate_conn(conn)
+            if conn.is_closed:  # connect here, as HTTPS does, so the send gate covers only the send
+                conn.connect()
 
     class WatchedHTTPSPool(HTTPSConnectionPool):
         ConnectionCls = WatchedHTTPSConnection

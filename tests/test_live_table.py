@@ -181,15 +181,20 @@ def test_watch_on_a_slow_terminal_keeps_polling_on_time(on_terminal, make_sim, c
     ids = [f"t-{i:03d}" for i in range(200)]
     steps = [{"status": "created", "polls": 1}, {"status": "running", "polls": 5}, {"status": "finished"}]
     sim = make_sim({t: steps for t in ids}, clock=clock)
-    code, out, _ = on_terminal("watch", "--interval", "0.5", *ids, clock=clock, base_url=sim.url, cost=0.0005)
+    code, out, _ = on_terminal("watch", "--interval", "0.5", "--max-rate", "0", *ids, clock=clock,
+                               base_url=sim.url, cost=0.0005)  # no rate cap: 400 polls a second
     assert code == 0
     took = clock.now - START
     per_task: dict[str, list[float]] = {}
     for r in sim.requests:
         per_task.setdefault(r.task_id, []).append(r.at)
+    # This fake terminal charges 0.5 ms per line to the shared clock, also while polls are out,
+    # so the server may see one poll of a task shifted by a few hundredths of a second; the rate
+    # holds (before the display was bounded it fell to 0.56-0.80 polls per interval).
     rates = [(len(at) - 1) / ((at[-1] - at[0]) / 0.5) for at in per_task.values()]
-    assert min(rates) >= 0.99, f"polls per task per interval: {min(rates):.2f}"
-    assert took < 3.6  # 7 polls, 0.5 s apart
+    assert all(len(at) == 7 for at in per_task.values())
+    assert min(rates) >= 0.98, f"polls per task per interval: {min(rates):.3f}"
+    assert took < 3.7  # 7 polls, 0.5 s apart, and the display's own time on this slow terminal
     frames = plain(out).count("LAST CHECKED")
     assert 3 <= frames <= 4 * took + 2, frames  # at least the timers each second, at most 4 a second
 

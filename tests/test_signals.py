@@ -165,6 +165,30 @@ def test_sigint_during_requests_of_several_tasks(sim, env):
     assert len(result_events(out)) == 3
 
 
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_the_polls_of_a_big_watch_at_once(sim, env, sig, code):
+    """Issue 13 #12: after the signal only the requests already in flight may finish: no poll
+    still queued is sent, no connection is opened, and the exit comes within a second."""
+    ids = [f"big-{i:04d}" for i in range(2000)]
+    for task_id in ids:
+        sim.add_task(task_id, [{"status": "running"}])
+    sim.latency = 0.02  # 8 connections: about 400 answers a second
+    proc = start(["watch", "--json", "--interval", "30", "--max-rate", "0", *ids], env)
+    wait_for(lambda: sim.request_count() >= 200, timeout=20)  # well into the first round
+    connections = sim.connections_opened
+    sent = time.monotonic()
+    rc, out, err, took = stop_and_collect(proc, sig)
+    assert rc == code, err
+    assert took < STOP_WITHIN
+    late = [r for r in sim.requests if r.at >= sent]
+    assert len(late) <= 8, f"{len(late)} requests arrived after the signal"  # at most those in flight
+    assert sim.connections_opened == connections
+    results = result_events(out)
+    assert sorted(results) == ids
+    assert {r["exit_code"] for r in results.values()} == {code}
+    assert "Traceback" not in err
+
+
 def test_sigint_status_lookup(sim, env):
     sim.add_task("stuck", [{"status": "running", "delay": 5}])
     proc = start(["status", "stuck"], env)
@@ -198,7 +222,9 @@ def test_watch_into_head(sim, env, tmp_path, mode):
     sim.add_task("flip", FLIP)
     sim.add_task("flip2", FLIP)
     err_file, rc_file = tmp_path / "err", tmp_path / "rc"
-    args = ["watch", "--interval", "0.05", "flip", "flip2"] + ([] if mode == "plain" else [mode])
+    # Two tasks every 0.05 s are over the default rate cap (which would say so on stderr).
+    args = ["watch", "--interval", "0.05", "--max-rate", "0", "flip", "flip2"] + (
+        [] if mode == "plain" else [mode])
     if mode == "-q":  # -q writes only at the end: give it two short tasks so a second line exists
         sim.add_task("flip", [{"status": "finished"}])
         sim.add_task("flip2", [{"status": "running", "polls": 5}, {"status": "finished"}])

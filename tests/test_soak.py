@@ -53,11 +53,13 @@ def test_long_watch_survives_closed_keep_alives(cli, make_sim, clock) -> None:
     assert "missed poll" not in run.stderr  # a dropped idle connection is not a failure
 
 
-def _peak_rss_kib(sim_url: str, canary: str, task: str, tmp_path) -> int:  # type: ignore[no-untyped-def]
+def _peak_rss_kib(sim_url: str, canary: str, task: str | list[str], tmp_path) -> int:  # type: ignore[no-untyped-def]
     env = {**os.environ, "BROWSERACT_BASE_URL": sim_url, "BROWSERACT_API_KEY": canary,
            "BROWSERACT_CONFIG_DIR": str(tmp_path / "cfg")}
+    tasks = [task] if isinstance(task, str) else task
     proc = subprocess.Popen(
-        [sys.executable, "-m", "browseract_cli", "watch", "--interval", "0.001", "--heartbeat", "0", task],
+        [sys.executable, "-m", "browseract_cli", "watch", "--interval", "0.001", "--max-rate", "0",
+         "--heartbeat", "0", *tasks],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _pid, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -77,3 +79,16 @@ def test_memory_stays_flat_over_a_long_watch(make_sim, canary, tmp_path, polls: 
     assert sim.request_count("long") == polls
     assert long - short <= 5 * 1024, f"peak RSS grew {long - short} KiB over {polls} polls"
     assert sim.connections_opened == 2  # one per watch process
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss units differ elsewhere")
+def test_memory_stays_flat_over_a_long_watch_of_many_tasks(make_sim, canary, tmp_path) -> None:
+    """40 tasks through the pool: 60 polls each cost no more memory than 5 each."""
+    few = [f"few-{i:02d}" for i in range(40)]
+    many = [f"many-{i:02d}" for i in range(40)]
+    sim = make_sim({**{t: _steps(5) for t in few}, **{t: _steps(60) for t in many}})
+    short = _peak_rss_kib(sim.url, canary, few, tmp_path)
+    long = _peak_rss_kib(sim.url, canary, many, tmp_path)
+    assert sim.request_count() == 40 * 5 + 40 * 60
+    assert long - short <= 5 * 1024, f"peak RSS grew {long - short} KiB over {40 * 60} polls"
+    assert sim.connections_opened <= 2 * 8  # at most the pool's 8 per watch process

@@ -6,16 +6,23 @@ simulator, so waits are instant and the schedule is exact.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import socket
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from socket_faults import FaultServer, header_drip, never_answer, respond
 
+from browseract_cli.errors import ApiError
+from browseract_cli.models import TaskState
 from browseract_cli.simulator import STATUS_PATH
+from browseract_cli.watcher import Watch, WatchOptions
 
 START = 1000.0  # FakeClock's start
 ISO_AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -84,6 +91,63 @@ def poll_times(sim: Any, task_id: str) -> list[float]:
     return [r.at - START for r in sim.requests if r.task_id == task_id]
 
 
+class FastForward:
+    """Real monotonic time, but sleep() skips ahead at once: requests take the time they really
+    take (a stalled socket is cut by the real watchdog), waits between polls take none."""
+
+    def __init__(self) -> None:
+        self.skipped = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.skipped
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0, "negative sleep"
+        self.skipped += seconds
+
+
+class Recorder:
+    """A reporter that keeps every event: (kind, task_id, details)."""
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self.events: list[tuple[str, str, Any]] = []
+
+    def status(self, t, previous, elapsed):  # type: ignore[no-untyped-def]
+        self.events.append(("status", t.task_id, t.status))
+
+    def retry(self, t, err, next_in):  # type: ignore[no-untyped-def]
+        self.events.append(("retry", t.task_id, (next_in, t.gives_up_in)))
+
+    def notice(self, t, kind, text):  # type: ignore[no-untyped-def]
+        self.events.append(("notice", t.task_id, (kind, text)))
+
+    def heartbeat(self, tasks, now):  # type: ignore[no-untyped-def]
+        pass
+
+    def result(self, t, elapsed):  # type: ignore[no-untyped-def]
+        self.events.append(("result", t.task_id, (t.exit_code, round(elapsed, 6))))
+
+    def tick(self, tasks, now):  # type: ignore[no-untyped-def]
+        pass
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _, _ in self.events]
+
+
+def make_watch(clock: Any, poll: Any, report: Recorder | None = None, details: Any = None,
+               **options: Any) -> Watch:
+    """A Watch over ``poll`` on the fake clock (task "t" unless ``task_ids`` says otherwise)."""
+    opts = WatchOptions(task_ids=options.pop("task_ids", ["t"]), **options)
+    return Watch(opts, poll, report or Recorder(clock), clock=clock, wall=lambda: 1.7e9,
+                 sleep=clock.sleep, uniform=lambda a, b: b, details=details)
+
+
+def stalled() -> ApiError:
+    return ApiError("network", "cannot get an answer: no complete answer within the request deadline",
+                    retryable=True)
+
+
 # --------------------------------------------------------------------------- exit paths
 
 
@@ -130,6 +194,93 @@ def test_timeout_124_and_task_not_canceled(cli, make_sim, clock):
     assert "it keeps running on the server" in run.stderr
 
 
+def test_every_poll_is_bounded_by_the_time_left_to_timeout(clock):
+    """Issue 13 #9: a poll gets what is left of --timeout as its deadline, so a server that
+    accepts and then stalls cannot hold the watch past it."""
+    deadlines: list[float | None] = []
+
+    def poll(task_id: str, deadline_s: float | None = None) -> TaskState:
+        deadlines.append(deadline_s)
+        if len(deadlines) < 3:
+            clock.advance(0.3)  # answers after 0.3 s
+            return TaskState("running")
+        assert deadline_s is not None
+        clock.advance(deadline_s)  # stalls: the request is cut at its deadline
+        raise stalled()
+
+    report = Recorder(clock)
+    watch = make_watch(clock, poll, report, interval=0.5, timeout=2.0)
+    assert watch.run() == 124
+    assert deadlines == pytest.approx([2.0, 1.5, 1.0])  # polls at 0, 0.5 and 1.0
+    assert clock.now - START == pytest.approx(2.0)  # exit at the timeout, not a deadline later
+    # The poll cut short by --timeout is the timeout, not a missed poll to retry.
+    assert report.kinds() == ["status", "result"] and report.events[-1][2][0] == 124
+
+
+@pytest.mark.parametrize("start", [1010.051, 1000.1, 3.3])
+def test_timeout_and_heartbeat_end_on_time_whatever_the_clock_reads(start):
+    """`now - start >= timeout` can be one ulp short of `start + timeout` (the wake-up time):
+    the watch then slept 0 s forever. Both use the same sum now."""
+    from conftest import FakeClock
+
+    class Bounded(FakeClock):
+        def sleep(self, seconds: float) -> None:
+            assert len(self.sleeps) < 10_000, "the watch is spinning"
+            super().sleep(seconds)
+
+    clock = Bounded(start)
+    watch = make_watch(clock, lambda task_id: TaskState("running"), interval=5.0, timeout=60.0,
+                       heartbeat=0.3, task_ids=["a", "b"])
+    assert watch.run() == 124
+    assert clock.now == pytest.approx(start + 60.0)
+
+
+def test_without_timeout_polls_get_no_deadline_and_old_polls_still_work(clock):
+    seen: list[object] = []
+
+    def poll(task_id: str, deadline_s: float | None = None) -> TaskState:
+        seen.append(deadline_s)
+        return TaskState("finished")
+
+    assert make_watch(clock, poll).run() == 0 and seen == [None]
+
+    def old_poll(task_id: str) -> TaskState:  # `run --wait` style: no deadline parameter
+        seen.append(task_id)
+        return TaskState("finished")
+
+    assert make_watch(clock, old_poll, timeout=10.0).run() == 0 and seen[-1] == "t"
+
+
+def test_the_failure_lookup_is_bounded_by_the_timeout_too(clock):
+    asked: list[float | None] = []
+
+    def poll(task_id: str, deadline_s: float | None = None) -> TaskState:
+        clock.advance(1.0)
+        return TaskState("failed")
+
+    def details(task_id: str, deadline_s: float | None = None) -> None:
+        asked.append(deadline_s)
+
+    assert make_watch(clock, poll, timeout=5.0, details=details).run() == 10
+    assert asked == [pytest.approx(4.0)]
+
+
+@pytest.mark.parametrize("stall", [never_answer, lambda: header_drip(every_s=0.05)],
+                         ids=["silent", "dripped-headers"])
+def test_timeout_ends_a_watch_whose_server_stalls(cli, stall):
+    """End to end over a real socket: the stalled poll is cut when --timeout expires (it took
+    10 s for a silent server and 20 s for dripped headers before)."""
+    clock = FastForward()
+    with FaultServer(respond(body=b'{"status":"running"}'), stall(), lifetime_s=30) as server:
+        run = cli("watch", "--json", "--interval", "0.2", "--timeout", "1", "t", expect=124,
+                  base_url=server.url, clock=clock)
+    docs = events(run.stdout)
+    assert [d["event"] for d in docs] == ["status", "result"]
+    res = docs[-1]
+    assert (res["status"], res["exit_code"], res["error"], res["polls"]) == ("running", 124, None, 1)
+    assert 1.0 <= res["elapsed_s"] < 2.0  # within a second of --timeout
+
+
 def test_timeout_human_output(cli, make_sim, clock):
     sim = make_sim({"t": steps("running")}, clock=clock)
     run = cli("watch", "--timeout", "30s", "--heartbeat", "0", "t", expect=124, base_url=sim.url, clock=clock)
@@ -172,6 +323,69 @@ def test_outage_connection_refused_69(cli, clock):
     assert res["status"] is None and res["error"]["kind"] == "network"
     assert "refused" in res["error"]["msg"]
     assert res["elapsed_s"] >= 20.0
+
+
+def test_refused_before_anything_answered_asks_whether_the_simulator_runs(cli, clock):
+    """Issue 10 #7: nothing listens on a loopback port: said once, plainly, with the hint; every
+    retry says how long until the watch gives up; the outage budget itself is kept."""
+    url = f"http://127.0.0.1:{closed_port()}"
+    run = cli("watch", "--json", "--max-outage", "20s", "t", expect=69, base_url=url, clock=clock)
+    docs = events(run.stdout)
+    notices = [d for d in docs if d["event"] == "notice"]
+    assert len(notices) == 1 and notices[0]["notice"] == "connection_refused"
+    assert "connection refused" in notices[0]["msg"]
+    assert "is `browseract simulate` running?" in notices[0]["msg"]
+    assert "gives up in 20s" in notices[0]["msg"]
+    retries = [d for d in docs if d["event"] == "retry"]
+    assert [d["gives_up_in_s"] for d in retries] == [20.0, 15.0, 10.0, 5.0]
+    assert results(run.stdout)["t"]["elapsed_s"] == 20.0  # the budget is kept
+
+
+def test_refused_plain_lines_say_when_the_watch_gives_up(cli, clock):
+    url = f"http://127.0.0.1:{closed_port()}"
+    run = cli("watch", "t", expect=69, base_url=url, clock=clock)  # the default --max-outage 5m
+    lines = run.stderr.splitlines()
+    assert sum("is `browseract simulate` running?" in line for line in lines) == 2  # notice, final hint
+    missed = [line for line in lines if "missed poll" in line]
+    assert missed[0].endswith("next poll in 5.0s; gives up in 5m00s")
+    assert missed[1].endswith("next poll in 5.0s; gives up in 4m55s")
+    assert clock.now - START == 300.0
+
+
+def test_status_gives_the_same_hint_for_a_refused_loopback_port(cli):
+    run = cli("status", "t", expect=69, base_url=f"http://127.0.0.1:{closed_port()}")
+    assert "connection refused" in run.stderr and "is `browseract simulate` running?" in run.stderr
+
+
+def test_refused_after_an_answer_is_an_ordinary_missed_poll(clock):
+    answers: list[Any] = [TaskState("running"),
+                          ApiError("network", "cannot get an answer from 127.0.0.1:1: connection refused",
+                                   retryable=True, cause="refused", reached_server=False),
+                          TaskState("finished")]
+
+    def poll(task_id: str) -> TaskState:
+        answer = answers.pop(0)
+        if isinstance(answer, ApiError):
+            raise answer
+        return answer
+
+    report = Recorder(clock)
+    assert make_watch(clock, poll, report, max_outage=60.0).run() == 0
+    assert report.kinds() == ["status", "retry", "status", "result"]  # no notice: it had answered
+    assert report.events[1][2] == (5.0, 60.0)
+
+
+@pytest.mark.parametrize(("args", "gives_up"), [
+    (["--max-outage", "0"], None),
+    (["--max-outage", "0", "--timeout", "40"], 35.0),
+    (["--max-outage", "1m", "--timeout", "40"], 35.0),
+    (["--max-outage", "20", "--timeout", "40"], 20.0),
+])
+def test_gives_up_in_counts_the_outage_limit_and_the_timeout(cli, make_sim, clock, args, gives_up):
+    sim = make_sim({"t": steps("running", {"http": 503}, "finished")}, clock=clock)
+    run = cli("watch", "--json", *args, "t", expect=0, base_url=sim.url, clock=clock)
+    retry = next(d for d in events(run.stdout) if d["event"] == "retry")
+    assert retry["gives_up_in_s"] == gives_up
 
 
 def test_outage_shorter_than_max_outage_is_survived(cli, make_sim, clock):
@@ -349,7 +563,8 @@ def test_fail_fast_stops_the_others(cli, make_sim, clock):
     res = results(run.stdout)
     assert res["bad"]["exit_code"] == 10
     assert res["slow"]["status"] == "running" and res["slow"]["exit_code"] == 14
-    assert clock.now - START == 10.0
+    assert res["bad"]["elapsed_s"] == 10.0
+    assert clock.now - START == pytest.approx(10.051)  # the failure lookup keeps to the rate cap
     assert max(poll_times(sim, "slow")) <= 10.0  # no poll after the failure
     # Without --fail-fast the other task is watched on, here until the timeout.
     sim.reset()
@@ -422,7 +637,7 @@ def test_json_event_sequence_exact(cli, make_sim, clock):
     assert docs == [
         {"event": "status", "task_id": "t", "status": "created", "previous": None, "elapsed_s": 0.0},
         {"event": "status", "task_id": "t", "status": "running", "previous": "created", "elapsed_s": 5.0},
-        {"event": "retry", "task_id": "t", "next_poll_in_s": 5.0,
+        {"event": "retry", "task_id": "t", "next_poll_in_s": 5.0, "gives_up_in_s": 300.0,
          "error": {"kind": "server", "http_status": 503, "code": 503, "msg": "Service Unavailable"}},
         {"event": "status", "task_id": "t", "status": "finished", "previous": "running", "elapsed_s": 20.0},
         {"event": "result", "task_id": "t", "status": "finished", "exit_code": 0, "error": None,
@@ -528,6 +743,39 @@ def test_retry_after_honoured(cli, make_sim, clock, retry_after, expected_wait):
     assert poll_times(sim, "t") == [0.0, 5.0, 5.0 + expected_wait]
 
 
+FAR_FUTURE = "Fri, 31 Dec 2100 23:59:59 GMT"
+
+
+@pytest.mark.parametrize("retry_after", ["60", "600", "99999999", FAR_FUTURE])
+def test_retry_after_longer_than_max_outage_ends_at_the_outage_limit(cli, make_sim, clock, retry_after):
+    """Issue 13 #10: the Retry-After wait is cut at --max-outage (it waited a full 60 s), and no
+    request is sent before the API's pause is over: the watch gives up at the limit with 75."""
+    sim = make_sim({"t": steps("running", {"http": 429, "retry_after": retry_after})}, clock=clock)
+    run = cli("watch", "--json", "--max-outage", "3s", "t", expect=75, base_url=sim.url, clock=clock)
+    docs = events(run.stdout)
+    assert [d["event"] for d in docs] == ["status", "retry", "result"]
+    assert docs[1]["next_poll_in_s"] == 60.0  # what the API asked for (capped at 60 s)
+    res = docs[-1]
+    assert res["error"]["kind"] == "rate_limited" and res["error"]["http_status"] == 429
+    assert res["elapsed_s"] == 8.0  # the 429 came at 5 s; the outage limit is 3 s later
+    assert poll_times(sim, "t") == [0.0, 5.0]  # nothing sent inside the API's pause
+    assert clock.now - START == 8.0
+
+
+def test_retry_after_longer_than_the_timeout_ends_at_the_timeout(cli, make_sim, clock):
+    sim = make_sim({"t": steps("running", {"http": 429, "retry_after": "60"})}, clock=clock)
+    run = cli("watch", "--json", "--timeout", "9", "t", expect=124, base_url=sim.url, clock=clock)
+    res = results(run.stdout)["t"]
+    assert (res["exit_code"], res["elapsed_s"]) == (124, 9.0)
+    assert poll_times(sim, "t") == [0.0, 5.0]
+
+
+def test_retry_after_within_max_outage_is_waited_for(cli, make_sim, clock):
+    sim = make_sim({"t": steps("running", {"http": 429, "retry_after": "20"}, "finished")}, clock=clock)
+    cli("watch", "--json", "--max-outage", "30s", "t", expect=0, base_url=sim.url, clock=clock)
+    assert poll_times(sim, "t") == [0.0, 5.0, 25.0]
+
+
 def test_backoff_never_polls_faster_than_interval(cli, make_sim, clock):
     sim = make_sim({"t": steps(({"http": 503}, 6), "finished")}, clock=clock)
     cli("watch", "--interval", "2", "t", expect=0, base_url=sim.url, clock=clock)
@@ -537,15 +785,19 @@ def test_backoff_never_polls_faster_than_interval(cli, make_sim, clock):
     assert max(gaps) <= 20.0  # the backoff cap
 
 
-def test_interval_one_poll_per_task_per_interval_with_ten_tasks(cli, make_sim, clock):
+def test_interval_one_poll_per_task_per_interval_spread_over_it(cli, make_sim, clock):
+    """Ten tasks at --interval 2: each is polled every 2 s, and the polls are spread evenly over
+    the interval (one every 0.2 s), not sent as a herd of ten every 2 s (issue 11)."""
     ids = [f"task-{i}" for i in range(10)]
     sim = make_sim({tid: steps(("running", 6), "finished") for tid in ids}, clock=clock)
     run = cli("watch", "--json", "--interval", "2", *ids, expect=0, base_url=sim.url, clock=clock)
     assert len(results(run.stdout)) == 10
-    for tid in ids:
-        assert poll_times(sim, tid) == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0], tid
+    for k, tid in enumerate(ids):
+        assert poll_times(sim, tid) == pytest.approx([0.2 * k + 2.0 * n for n in range(7)]), tid
     assert Counter(r.task_id for r in sim.requests) == dict.fromkeys(ids, 7)
-    assert clock.now - START == 12.0
+    arrivals = sorted(r.at for r in sim.requests)
+    assert [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)] == pytest.approx([0.2] * 69)
+    assert clock.now - START == pytest.approx(12.0 + 1.8)
 
 
 def test_idle_sleeps_are_bounded_and_never_negative(cli, make_sim, clock):
@@ -595,7 +847,7 @@ def test_connection_reused_over_a_long_watch_fake_clock(cli, make_sim, clock):
 
 def test_connection_reused_over_a_long_watch_real_clock(cli, make_sim):
     sim = make_sim({"t": steps(("running", 49), "finished")})
-    cli("watch", "-q", "--interval", "0.001", "t", expect=0, base_url=sim.url)
+    cli("watch", "-q", "--interval", "0.001", "--max-rate", "0", "t", expect=0, base_url=sim.url)
     assert sim.request_count("t") == 50
     assert sim.connections_opened <= 2
 
@@ -606,6 +858,161 @@ def test_several_tasks_share_a_small_pool(cli, make_sim, clock):
     cli("watch", "-q", "--interval", "1", *ids, expect=0, base_url=sim.url, clock=clock)
     assert sim.request_count() == 12 * 11
     assert sim.connections_opened <= 8
+
+
+# --------------------------------------------------------------------------- many tasks (issue 11)
+
+
+def busiest_second(sim: Any) -> int:
+    """The most requests the simulator received in any one-second window (server clock)."""
+    times = sorted(r.at for r in sim.requests)
+    return max(bisect.bisect_left(times, t + 1.0 - 1e-6) - i for i, t in enumerate(times))
+
+
+def gaps_of(sim: Any, task_id: str) -> list[float]:
+    times = poll_times(sim, task_id)
+    return [b - a for a, b in zip(times, times[1:], strict=False)]
+
+
+def test_a_few_tasks_at_a_long_interval_are_all_seen_at_once(cli, make_sim, clock):
+    """Spreading never holds back a first look for long: first polls at most 0.5 s apart."""
+    sim = make_sim({"a": steps("running"), "b": steps("running")}, clock=clock)
+    cli("watch", "-q", "--interval", "30", "--timeout", "61", "a", "b", expect=124,
+        base_url=sim.url, clock=clock)
+    assert poll_times(sim, "a") == [0.0, 30.0, 60.0]
+    assert poll_times(sim, "b") == [0.5, 30.5, 60.5]
+
+
+def test_a_thousand_tasks_stay_under_the_default_rate_cap(cli, make_sim, clock):
+    """1,000 tasks at --interval 5 would be 200 requests a second: the watch sends at most 20,
+    evenly (one every 51 ms), and each task is polled at the same steady pace (every 51 s),
+    over few connections."""
+    ids = [f"t{i:04d}" for i in range(1000)]
+    sim = make_sim({tid: steps("running") for tid in ids}, clock=clock)
+    run = cli("watch", "--json", "--timeout", "60", *ids, expect=124, base_url=sim.url, clock=clock)
+    assert busiest_second(sim) == 20
+    assert sim.request_count() == pytest.approx(60 / 0.051, abs=2)
+    polled = Counter(r.task_id for r in sim.requests)
+    assert set(polled) == set(ids) and set(polled.values()) == {1, 2}  # every task, none twice early
+    assert all(gap == pytest.approx(51.0) for tid in ids for gap in gaps_of(sim, tid))
+    assert sim.connections_opened <= 8
+    assert "1000 tasks at --max-rate 20" in run.stderr and "about every 51s" in run.stderr
+    assert len(results(run.stdout)) == 1000
+
+
+@pytest.mark.parametrize(("args", "env", "cap"), [
+    (["--max-rate", "50"], {}, 50),
+    ([], {"BROWSERACT_MAX_RATE": "10"}, 10),
+    (["--max-rate", "7.5"], {"BROWSERACT_MAX_RATE": "10"}, 8),  # the flag wins; 7.5 a second on average
+    ([], {"BROWSERACT_MAX_RATE": ""}, 20),  # empty counts as unset
+])
+def test_the_rate_cap_is_settable(cli, make_sim, clock, args, env, cap):
+    ids = [f"t{i}" for i in range(100)]
+    sim = make_sim({tid: steps("running") for tid in ids}, clock=clock)
+    cli("watch", "-q", "--interval", "1", "--timeout", "5", *args, *ids, expect=124,
+        base_url=sim.url, clock=clock, env=env)
+    assert busiest_second(sim) == cap
+
+
+def test_within_the_cap_each_task_keeps_its_interval(cli, make_sim, clock):
+    ids = [f"t{i}" for i in range(40)]  # 8 requests a second at --interval 5
+    sim = make_sim({tid: steps("running") for tid in ids}, clock=clock)
+    run = cli("watch", "-q", "--timeout", "60", *ids, expect=124, base_url=sim.url, clock=clock)
+    assert {round(gap, 9) for tid in ids for gap in gaps_of(sim, tid)} == {5.0}
+    assert busiest_second(sim) == 8
+    assert "--max-rate" not in run.stderr  # nothing to say: every task is polled every 5 s
+
+
+def test_max_rate_0_means_no_cap(cli, make_sim, clock):
+    ids = [f"t{i}" for i in range(100)]
+    sim = make_sim({tid: steps("running") for tid in ids}, clock=clock)
+    cli("watch", "-q", "--interval", "1", "--timeout", "2", "--max-rate", "0", *ids, expect=124,
+        base_url=sim.url, clock=clock)
+    assert busiest_second(sim) == 100
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "nan", "inf", ""])
+def test_bad_max_rate_is_a_usage_error(cli, sim, clock, value):
+    run = cli("watch", "--max-rate", value, "demo-finished", expect=2, base_url=sim.url, clock=clock)
+    assert "--max-rate" in run.stderr and sim.requests == []
+
+
+def test_bad_max_rate_variable_is_a_config_error(cli, sim, clock):
+    run = cli("watch", "--json", "a", "b", expect=78, base_url=sim.url, clock=clock,
+              env={"BROWSERACT_MAX_RATE": "fast"})
+    assert "BROWSERACT_MAX_RATE" in run.stderr and sim.requests == []
+    assert {r["exit_code"] for r in results(run.stdout).values()} == {78}
+
+
+def test_retry_after_from_one_task_holds_every_task(cli, make_sim, clock):
+    """A 429 with Retry-After slows the whole watch, not just the task that got it."""
+    sim = make_sim({"a": steps("running", {"http": 429, "retry_after": "20"}, "running"),
+                    "b": steps("running"), "c": steps("running")}, clock=clock)
+    cli("watch", "-q", "--timeout", "40", "a", "b", "c", expect=124, base_url=sim.url, clock=clock)
+    times = sorted(r.at - START for r in sim.requests)
+    assert not [t for t in times if 5.0 < t < 25.0]  # nothing inside the API's pause
+    assert poll_times(sim, "a")[:2] == [0.0, 5.0] and 25.0 <= poll_times(sim, "a")[2] < 25.2
+
+
+def test_at_most_eight_polls_in_flight_and_no_thread_left_behind():
+    """The pool's size is the limit of concurrent polls (the client's connections); its
+    threads end with the watch. A real clock: the polls wait for each other, not for time."""
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+    eight = threading.Event()
+
+    def poll(task_id: str) -> TaskState:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+            if state["now"] == 8:
+                eight.set()
+        eight.wait(5)  # held until eight are out at once: a smaller pool would time out here
+        with lock:
+            state["now"] -= 1
+        return TaskState("finished")
+
+    before = {t.ident for t in threading.enumerate()}
+    opts = WatchOptions(task_ids=[f"t{i}" for i in range(40)], interval=0.01, max_rate=0)
+    watch = Watch(opts, poll, Recorder(time.monotonic), clock=time.monotonic, wall=time.time,
+                  sleep=time.sleep, uniform=lambda a, b: b)
+    assert watch.run() == 0
+    assert eight.is_set() and state["most"] == 8
+    pollers = [t for t in threading.enumerate() if t.ident not in before and t.name.startswith("poll-")]
+    assert len(pollers) <= 8
+    for thread in pollers:
+        thread.join(5)
+    assert not any(t.is_alive() for t in pollers)
+
+
+def test_a_closed_client_sends_nothing_and_opens_no_connection(sim, canary):
+    """A poll still queued when a watch stops must not reconnect on a closed session (#13 #12)."""
+    from browseract_cli.api import ApiClient
+    from browseract_cli.endpoints import get_task_status
+
+    client = ApiClient(sim.url, canary)
+    assert get_task_status(client, "demo-forever", retry=False).status in ("created", "running")
+    client.close()
+    with pytest.raises(ApiError) as caught:
+        get_task_status(client, "demo-forever")
+    assert caught.value.kind == "network" and not caught.value.reached_server
+    assert sim.request_count() == 1 and sim.connections_opened == 1
+
+
+def test_prepared_polls_still_send_back_the_cookies_the_api_sets(canary):
+    """Polls reuse one prepared request per URL (CPU): a cookie the API sets later (a load
+    balancer's, say) is still sent with the next requests, as requests' Session does."""
+    from browseract_cli.api import ApiClient
+    from browseract_cli.endpoints import get_task_status
+
+    sticky = respond(body=b'{"status":"running"}', headers=[("Set-Cookie", "lb=node-2; Path=/")])
+    with FaultServer(respond(body=b'{"status":"running"}'), sticky,
+                     respond(body=b'{"status":"running"}')) as server, ApiClient(server.url, canary) as client:
+        for _ in range(3):
+            assert get_task_status(client, "t", retry=False).status == "running"
+        cookies = [r.headers.get("cookie") for r in server.requests]
+    assert cookies == [None, None, "lb=node-2"]
+    assert all(r.authorization == f"Bearer {canary}" for r in server.requests)
 
 
 def test_fake_clock_sanity(clock):
