@@ -32,6 +32,7 @@ from browseract_cli import taskops
 from browseract_cli.cli import app
 from browseract_cli.context import AppContext
 from browseract_cli.errors import ApiError
+from browseract_cli.models import Page, Task
 from browseract_cli.render import Output
 
 WORKFLOWS: dict[str, Any] = {
@@ -561,6 +562,15 @@ def test_list_all_ends_and_never_prints_a_task_twice(cli, make_sim, clock, case)
     assert len(to(sim, ep.LIST_TASKS)) == count
 
 
+def test_list_all_ends_on_a_page_of_items_without_ids_repeated_forever(cli, make_sim, clock):
+    anonymous = {"items": [{"status": "finished", "n": i} for i in range(500)]}
+    sim = world(make_sim, clock, faults={"list-tasks": [body(anonymous, polls=50)]})
+    run = cli("list", "--all", "--json", base_url=sim.url, clock=clock)
+    assert len(run.lines) == 500
+    assert len(to(sim, ep.LIST_TASKS)) == 2
+    assert all(json.loads(line)["task_id"] is None for line in run.lines)
+
+
 # =========================================================================== stop
 
 
@@ -920,6 +930,43 @@ def test_fuzz_list_pages_directly(value: Any) -> None:
         out, stdout, _ = plain_output()
         out.table(taskops.LIST_COLUMNS, [[row]])
         check_shown(stdout.getvalue())
+
+
+def scripted_pages(draw: st.DrawFn) -> list[Page]:
+    ids = st.one_of(st.integers(0, 30).map(str), st.integers(0, 30), st.none(), json_values)
+    return [Page([{"id": i} if i is not None else {"x": draw(st.integers(0, 3))}
+                  for i in draw(st.lists(ids, max_size=8))],
+                 None, draw(st.one_of(st.none(), st.integers(-2, 50))), draw(st.one_of(st.none(), st.integers(-2, 99))))
+            for _ in range(draw(st.integers(0, 8)))]
+
+
+@fuzz_settings(200)
+@given(data=st.data(), limit=st.integers(1, 8), max_items=st.one_of(st.none(), st.integers(1, 20)),
+       first=st.integers(1, 3), repeat=st.booleans())
+def test_fuzz_paginate_always_ends_and_never_yields_an_item_twice(data, limit, max_items, first, repeat):
+    script = scripted_pages(data.draw)
+    fetched: list[int] = []
+
+    def fetch(number: int, n: int) -> Page:
+        fetched.append(number)
+        assert n == limit and len(fetched) < 100, "paginate keeps asking"
+        index = number - first
+        if repeat and script and index >= len(script):
+            return script[-1]  # a server that repeats its last page forever
+        return script[index] if index < len(script) else Page([], None, None, None)
+
+    walk = ep.paginate(fetch, limit=limit, first_page=first, max_items=max_items)
+    seen: list[Any] = []
+    for batch in walk.pages:
+        assert batch, "an empty batch"
+        seen.extend(batch)
+    keys = [json.dumps(entry, sort_keys=True, default=str) for entry in seen]
+    assert len(keys) == len(set(keys)), "an item twice"
+    ids = [Task(entry).id for entry in seen if Task(entry).id is not None]
+    assert len(ids) == len(set(ids))
+    if max_items is not None:
+        assert len(seen) <= max_items
+    assert fetched == list(range(first, first + len(fetched)))
 
 
 @pytest.fixture(scope="module")
