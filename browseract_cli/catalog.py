@@ -61,7 +61,8 @@ def run_list(app: AppContext, kind: str, mode: str, limit: int, every: bool, key
                     for item in items:
                         app.out.json_line(list_record(kind, item))
                 elif mode == Mode.QUIET:
-                    app.out.quiet(clean(_view(kind, item).id or "", 256) for item in items)
+                    app.out.quiet(clean(item_id, 256) for item_id in (_view(kind, item).id for item in items)
+                                  if item_id)  # an item without an ID has nothing to print
                 else:
                     yield [_row(kind, item) for item in items]
 

@@ -227,7 +227,8 @@ def run_list(app: AppContext, filters: Mapping[str, Any], mode: str, *, limit: i
                     for item in items:
                         app.out.json_line(list_record(item))
                 elif mode == Mode.QUIET:
-                    app.out.quiet(clean(Task(item).id or "", 256) for item in items)
+                    app.out.quiet(clean(task_id, 256) for task_id in (Task(item).id for item in items)
+                                  if task_id)  # an item without an ID has nothing to print
                 else:
                     yield [_list_row(item) for item in items]
 

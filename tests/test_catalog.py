@@ -131,6 +131,15 @@ def test_workflows_list_all_ends_on_a_repeated_page(cli, make_sim):
     assert len(to(sim, ep.LIST_WORKFLOWS)) == 2
 
 
+def test_catalog_quiet_prints_no_line_for_an_item_without_an_id(cli, make_sim):
+    items = {"items": [{"id": "w1", "name": "a"}, {"name": "no ID"}, {"id": None}, {"id": "w2"}]}
+    templates = {"items": [{"templateId": "t1"}, {"name": "no ID"}, {"id": 77638424152140851}]}
+    sim = catalog_sim(make_sim, faults={"list-workflows": [body(items)],
+                                        "list-official-workflow-templates": [body(templates)]})
+    assert cli("workflows", "list", "-q", base_url=sim.url).lines == ["w1", "w2"]
+    assert cli("templates", "list", "-q", base_url=sim.url).lines == ["t1", "77638424152140851"]
+
+
 def test_workflows_show_record(cli, make_sim):
     sim = catalog_sim(make_sim)
     run = cli("workflows", "show", "wf-report", base_url=sim.url)

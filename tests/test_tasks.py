@@ -569,6 +569,7 @@ def test_list_all_ends_on_a_page_of_items_without_ids_repeated_forever(cli, make
     assert len(run.lines) == 500
     assert len(to(sim, ep.LIST_TASKS)) == 2
     assert all(json.loads(line)["task_id"] is None for line in run.lines)
+    assert cli("list", "--all", "-q", base_url=sim.url, clock=clock).stdout == ""  # no ID: no line
 
 
 # =========================================================================== stop
