@@ -265,7 +265,12 @@ def _act(action: str, client: ApiClient | None, task_id: str, failed: Browseract
 def _meaning(action: str, client: ApiClient, task_id: str, err: ApiError) -> dict[str, Any]:
     """What 10121 (stop: already ended) and 10127 (resume: not paused) mean; raises otherwise."""
     if action == "stop" and err.code == 10121:
-        return {"result": "already_terminal", "status": ep.get_task_status(client, task_id).status}
+        # The task had ended: that is the success. Its state is only for the record.
+        try:
+            status: str | None = ep.get_task_status(client, task_id).status
+        except ApiError:
+            status = None
+        return {"result": "already_terminal", "status": status}
     if action == "resume" and err.code == 10127:
         status = ep.get_task_status(client, task_id).status
         if status in ("created", "running"):

@@ -598,6 +598,13 @@ def test_stop_an_ended_task_is_success_with_its_status_fetched(cli, make_sim, cl
     assert len(to(sim, ep.GET_TASK_STATUS)) == 4
 
 
+def test_stop_an_ended_task_stays_success_when_the_status_lookup_fails(cli, make_sim, clock):
+    sim = world(make_sim, clock, fixed("finished"), faults={"get-task-status": [{"http": 500, "polls": 20}]})
+    run = cli("stop", "--json", "t-finished", base_url=sim.url, clock=clock)
+    assert docs(run.stdout) == [{"task_id": "t-finished", "action": "stop", "result": "already_terminal",
+                                 "status": None, "exit_code": 0, "error": None}]
+
+
 def test_stop_not_found_is_66(cli, make_sim, clock):
     sim = world(make_sim, clock)
     task_id = start(sim, "wf-forever")
