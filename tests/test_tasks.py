@@ -427,7 +427,7 @@ def test_list_durations_filter_what_the_api_returns(cli, make_sim, clock):
 @pytest.mark.parametrize("args", [
     ["--status", "done"], ["--status", ""], ["--since", "yesterday"], ["--until", "2026-13-01"],
     ["--since", "1h30"], ["--limit", "0"], ["--limit", "501"], ["--page", "0"],
-    ["--all", "--limit", "5"], ["--all", "--page", "2"],
+    ["--all", "--limit", "5"], ["--all", "--page", "2"], ["--all", "--limit", "20"],
     ["--json", "-q"], ["--workflow", "a\x01b"],
 ])
 def test_list_bad_options_exit_2_without_a_request(cli, make_sim, clock, args):
