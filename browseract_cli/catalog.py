@@ -40,7 +40,13 @@ def _row(kind: str, item: Mapping[str, Any]) -> list[str | None]:
     return [view.id, view.name, description]
 
 
-def run_list(app: AppContext, kind: str, mode: str, limit: int, every: bool, keyword: str | None = None) -> int:
+def run_list(app: AppContext, kind: str, mode: str, limit: int | None, every: bool,
+             keyword: str | None = None) -> int:
+    if every and limit is not None:
+        from browseract_cli.errors import UsageError
+
+        raise UsageError("--all walks every page: it takes no --limit")
+    limit = limit or 20
     with app.make_client() as client:
         if kind == "workflow":
             def fetch(page: int, n: int) -> Any:

@@ -113,7 +113,7 @@ def test_workflows_list_limit_and_all(cli, make_sim):
         {"page": [str(n)], "limit": ["500"]} for n in (1, 2, 3)]
 
 
-@pytest.mark.parametrize("args", [["--limit", "0"],
+@pytest.mark.parametrize("args", [["--all", "--limit", "5"], ["--all", "--limit", "20"], ["--limit", "0"],
                                   ["--limit", "501"], ["--json", "-q"]])
 @pytest.mark.parametrize("group", ["workflows", "templates"])
 def test_catalog_list_bad_options_exit_2_without_a_request(cli, make_sim, group, args):
