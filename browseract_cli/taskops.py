@@ -234,7 +234,11 @@ def run_list(app: AppContext, filters: Mapping[str, Any], mode: str, *, limit: i
 
         app.out.table(LIST_COLUMNS, pages())
     total = walk.totals["total_count"]
-    if shown == 0:
+    if shown == 0 and page > 1 and total:  # past the last page: say where the tasks are
+        count = -(-total // limit)
+        app.out.info(f"no tasks on page {page}: {total} in all, {count} page{'s' if count != 1 else ''} "
+                     f"of {limit}")
+    elif shown == 0:
         app.out.info("no tasks match")
     elif total is not None and total > shown and not every:
         app.out.info(f"showing {shown} of {total}; use --limit N (up to 500), --page N or --all")

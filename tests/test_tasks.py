@@ -572,6 +572,16 @@ def test_list_all_ends_on_a_page_of_items_without_ids_repeated_forever(cli, make
     assert cli("list", "--all", "-q", base_url=sim.url, clock=clock).stdout == ""  # no ID: no line
 
 
+def test_list_page_past_the_end_says_so(cli, make_sim, clock):
+    sim = world(make_sim, clock)
+    start(sim, "wf-report")
+    run = cli("list", "--page", "3", base_url=sim.url, clock=clock)
+    assert run.stdout == ""
+    assert run.stderr.strip() == "no tasks on page 3: 1 in all, 1 page of 20"
+    run = cli("list", "--page", "9", "--limit", "2", "--status", "failed", base_url=sim.url, clock=clock)
+    assert run.stderr.strip() == "no tasks match"
+
+
 # =========================================================================== stop
 
 
