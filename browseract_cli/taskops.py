@@ -145,7 +145,8 @@ def show_task(out: Output, task: Task, steps: bool) -> None:
                   [[(None if s.number is None else str(s.number), s.status, s.goal, s.evaluation)
                     for s in all_steps]])
     if status == "paused":
-        out.info(f"{clean(task.id or '', 80)!r} waits for a person: once done, `browseract resume {task.id}`")
+        out.info(f"{clean(task.id or '', 80)!r} waits for a person: once done, "
+                 f"`browseract resume {clean(task.id or 'TASK_ID', 256)}`")
 
 
 # --------------------------------------------------------------------------- waiting
@@ -179,7 +180,8 @@ def finished_or_code(out: Output, task: Task) -> tuple[Task | None, int]:
     elif status == "canceled":
         out.info(f"task {shown!r} was canceled: it has no output")
     elif status == "paused":
-        out.info(f"task {shown!r} waits for a person (paused): `browseract resume {task.id}`, or add --wait")
+        out.info(f"task {shown!r} waits for a person (paused): "
+                 f"`browseract resume {clean(task.id or 'TASK_ID', 256)}`, or add --wait")
     else:
         out.info(f"task {shown!r} is {clean(status, 40)}, not finished yet: add --wait to wait for it")
     return None, int(state_exit_code(status))

@@ -354,6 +354,15 @@ def test_get_json_with_a_config_error_still_gives_one_record_per_id(cli, make_si
     assert sim.requests == []
 
 
+def test_get_of_a_paused_task_with_a_hostile_id_says_nothing_raw(cli, make_sim, clock):
+    hostile = {"id": "t\x1b]0;owned\x07\x9b2J", "status": "paused"}
+    sim = world(make_sim, clock, faults={"get-task": [body(hostile)]})
+    run = cli("get", "t", expect=12, base_url=sim.url, clock=clock)
+    for text in (run.stdout, run.stderr):
+        assert "\x1b" not in text and "\x9b" not in text and "\x07" not in text
+    assert "browseract resume t]0;owned2J" in run.stderr
+
+
 def test_get_sanitises_server_text(cli, make_sim, clock):
     hostile = {"id": "t", "status": "failed", "workflow_id": "wf\x1b[2J",
                "task_failure_info": {"code": 1, "message": "boom\x1b]0;title\x07 [link=https://evil]x[/link]"},
@@ -878,6 +887,7 @@ states = st.one_of(st.sampled_from(list(STATE_CODE)), nasty_text, json_values)
 # Mostly objects with a string status (what the views must cope with), else anything at all.
 answers = st.one_of(st.builds(lambda doc, status: {**doc, "status": status}, task_fields,
                               st.one_of(st.sampled_from(list(STATE_CODE)), nasty_text)),
+                    st.builds(lambda doc, task_id: {**doc, "id": task_id, "status": "paused"}, task_fields, nasty_text),
                     task_fields, json_values)
 
 
