@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +87,9 @@ def run_show(app: AppContext, kind: str, item_id: str, input_template: bool, as_
         view = ep.get_workflow(client, item_id) if kind == "workflow" else ep.get_template(client, item_id)
     inputs = view.inputs
     if input_template:
-        app.out.line(json.dumps({name: "" for name, _ in inputs}, indent=2, ensure_ascii=False))
+        text = json.dumps({name: "" for name, _ in inputs}, indent=2, ensure_ascii=False)
+        # The names exactly as declared, but no C1 control byte raw on a terminal: JSON escapes.
+        app.out.line(re.sub("[\x80-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text))
         return ExitCode.OK
     if as_json:
         app.out.json_line({f"{kind}_id": view.id or item_id, "name": view.name, "description": view.description,
@@ -101,7 +104,7 @@ def run_show(app: AppContext, kind: str, item_id: str, input_template: bool, as_
     for name, enabled in inputs:
         app.out.line(f"  {clean(name, 200)}" + ("  (enabled by default)" if enabled else ""))
     run = "run" if kind == "workflow" else "run-template"
-    example = " ".join(f"-i {name}=..." for name, _ in inputs[:3])
+    example = " ".join(f"-i {clean(name, 80)}=..." for name, _ in inputs[:3])
     app.out.info(f"start it: browseract {run} {item_id} {example}".rstrip())
     return ExitCode.OK
 

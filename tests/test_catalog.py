@@ -202,6 +202,20 @@ def test_a_not_exist_answer_with_another_code_is_66_too(cli, make_sim, group):
     assert "not found" in run.stderr
 
 
+def test_show_sanitises_server_text_and_the_input_template_keeps_the_names(cli, make_sim):
+    names = ["a\x1b]0;title\x07b", "c\x9b31md", "[bold]e", "f\u202eg"]
+    doc = {"id": "x", "name": "n\x1b[2J", "description": "[link=https://evil.example]d[/link]",
+           "input_parameters": [{"name": n, "default_enabled": True} for n in names]}
+    sim = catalog_sim(make_sim, faults={"get-workflow": [body(doc, polls=2)]})
+    run = cli("workflows", "show", "x", base_url=sim.url)
+    for text in (run.stdout, run.stderr):
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", text), repr(text)
+    assert "-i a]0;titleb=... -i c31md=... -i [bold]e=..." in run.stderr
+    run = cli("workflows", "show", "x", "--input-template", base_url=sim.url)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", run.stdout), repr(run.stdout)
+    assert list(json.loads(run.stdout)) == names  # exactly as declared, to match on `run`
+
+
 @pytest.mark.parametrize("bad", ["", "a\x01b", "x" * 257])
 def test_show_of_a_bad_id_is_2_without_a_request(cli, make_sim, bad):
     sim = catalog_sim(make_sim)
@@ -314,6 +328,10 @@ catalog_items = st.fixed_dictionaries({}, optional={
     "create_at": json_values, "publish_at": st.one_of(st.sampled_from(["2026-01-05T09:00:00Z", ""]), json_values),
     "created_at": json_values, "published_at": json_values, "input_parameters": inputs,
 })
+# Objects that declare inputs with hostile names (what `show` prints in three places).
+declaring = st.builds(lambda doc, names: {**doc, "input_parameters": names}, catalog_items,
+                      st.lists(st.fixed_dictionaries({"name": nasty_text}, optional={"default_enabled": json_values}),
+                               min_size=1, max_size=3))
 catalog_pages = st.one_of(st.fixed_dictionaries({}, optional={
     "items": st.one_of(st.lists(st.one_of(catalog_items, json_values), max_size=5), json_values),
     "total_pages": st.one_of(st.integers(-2, 10**9), json_values), "total_count": json_values}), json_values)
@@ -363,7 +381,7 @@ def test_fuzz_catalog_pages_directly(value: Any, kind: str) -> None:
 
 
 @fuzz_settings(150)
-@given(value=st.one_of(catalog_items, json_values), kind=st.sampled_from(["workflow", "template"]))
+@given(value=st.one_of(declaring, catalog_items, json_values), kind=st.sampled_from(["workflow", "template"]))
 def test_fuzz_get_workflow_and_template_directly(value: Any, kind: str) -> None:
     client = Answering(value)
     try:
@@ -403,12 +421,12 @@ def fuzz_sim() -> Iterator[Any]:
 COMMANDS = {  # argv: (endpoint, strategy of its answer)
     "workflows list": ("list-workflows", catalog_pages), "workflows list --json": ("list-workflows", catalog_pages),
     "workflows list --all -q": ("list-workflows", catalog_pages),
-    "workflows show x": ("get-workflow", catalog_items), "workflows show x --json": ("get-workflow", catalog_items),
-    "workflows show x --input-template": ("get-workflow", catalog_items),
+    "workflows show x": ("get-workflow", declaring), "workflows show x --json": ("get-workflow", declaring),
+    "workflows show x --input-template": ("get-workflow", declaring),
     "templates list": ("list-official-workflow-templates", catalog_pages),
     "templates list kw --json": ("list-official-workflow-templates", catalog_pages),
-    "templates show x": ("get-official-workflow-template", catalog_items),
-    "templates show x --json": ("get-official-workflow-template", catalog_items),
+    "templates show x": ("get-official-workflow-template", declaring),
+    "templates show x --json": ("get-official-workflow-template", declaring),
     "regions": ("get-region-list", region_lists), "regions --json": ("get-region-list", region_lists),
     "regions -q": ("get-region-list", region_lists),
 }
@@ -435,4 +453,5 @@ def test_fuzz_catalog_answers_end_to_end(fuzz_sim: Any, cli: Callable[..., Run],
     if "--input-template" in command and run.exit_code == 0:
         template = json.loads(run.stdout)
         assert all(type(k) is str and v == "" for k, v in template.items())
+        assert not re.search("[\x80-\x9f]", run.stdout)
     assert fuzz_sim.errors == []
