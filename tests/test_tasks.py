@@ -435,7 +435,8 @@ def test_list_durations_filter_what_the_api_returns(cli, make_sim, clock):
 
 @pytest.mark.parametrize("args", [
     ["--status", "done"], ["--status", ""], ["--since", "yesterday"], ["--until", "2026-13-01"],
-    ["--since", "1h30"], ["--limit", "0"], ["--limit", "501"], ["--page", "0"],
+    ["--since", "1h30"], ["--since", "99999999d"], ["--since", "1" + "0" * 30 + "s"],
+    ["--since", "9999-12-31T23:59:59-01:00"], ["--until", "0001-01-01T00:00:00+01:00"], ["--limit", "0"], ["--limit", "501"], ["--page", "0"],
     ["--all", "--limit", "5"], ["--all", "--page", "2"], ["--all", "--limit", "20"],
     ["--json", "-q"], ["--workflow", "a\x01b"],
 ])

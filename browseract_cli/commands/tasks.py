@@ -210,7 +210,7 @@ def list_(
     """List tasks, newest first, with filters; -q prints only their IDs."""
     from browseract_cli import taskops
     from browseract_cli.errors import UsageError
-    from browseract_cli.options import check_id, check_state, parse_when
+    from browseract_cli.options import check_id, check_state
     from browseract_cli.render import output_mode
 
     mode = output_mode(json_, quiet)
@@ -220,10 +220,23 @@ def list_(
         "status": None if status is None else check_state(status, "--status"),
         "workflow_id": None if workflow is None else check_id(workflow, "workflow ID"),
         "workflow_name": workflow_name or None,
-        "created_at_from": None if since is None else parse_when(since, "--since", app.wall()),
-        "created_at_to": None if until is None else parse_when(until, "--until", app.wall()),
+        "created_at_from": None if since is None else _when(since, "--since", app.wall()),
+        "created_at_to": None if until is None else _when(until, "--until", app.wall()),
     }
     return taskops.run_list(app, filters, mode, limit=limit or 20, page=page or 1, every=all_)
+
+
+def _when(text: str, option: str, now: float) -> str:
+    """parse_when, with a time outside what a date can hold (99999999d, year 9999 at -01:00) a usage error."""
+    from browseract_cli.errors import UsageError
+    from browseract_cli.options import parse_when
+
+    try:
+        return parse_when(text, option, now)
+    except (OverflowError, ValueError):
+        raise UsageError(f"invalid time for {option}: {text.strip()[:40]!r} is out of range",
+                         hint="use a duration before now (2h, 7d) or an ISO 8601 date or time "
+                              "(2026-12-01, 2026-12-01T10:00:00Z)") from None
 
 
 # --------------------------------------------------------------------------- stop and resume
