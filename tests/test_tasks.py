@@ -824,6 +824,24 @@ def test_watch_shows_why_a_task_failed(cli, make_sim, clock):
     assert "failure 10001 Navigation timeout" in run.stdout + run.stderr
 
 
+@pytest.mark.parametrize(("info", "failure", "shown"), [
+    ({"code": 10002}, {"code": 10002, "message": None}, "failure 10002 (no message)"),
+    ({"message": "Captcha \x1b[31mwall"}, {"code": None, "message": "Captcha [31mwall"}, "failure Captcha [31mwall"),
+    (None, None, None),
+])
+def test_watch_failure_as_the_task_gives_it(cli, make_sim, clock, info, failure, shown):
+    doc = {"id": "t", "status": "failed", **({"task_failure_info": info} if info is not None else {})}
+    sim = world(make_sim, clock, {"t": [{"status": "failed"}]}, faults={"get-task": [body(doc, polls=2)]})
+    run = cli("watch", "--json", "t", expect=10, base_url=sim.url, clock=clock)
+    assert result_of(run.stdout)["failure"] == failure
+    run = cli("watch", "t", expect=10, base_url=sim.url, clock=clock)
+    assert "\x1b" not in run.stdout + run.stderr
+    if shown:
+        assert shown in run.stdout
+    else:
+        assert "failure" not in run.stdout
+
+
 @pytest.mark.parametrize("workflow", ["wf-report", "wf-forever"])
 def test_watch_failure_is_null_for_other_outcomes(cli, make_sim, clock, workflow):
     sim = world(make_sim, clock)
@@ -913,7 +931,7 @@ def check_shown(text: str) -> None:
     text.encode("utf-8")
 
 
-@fuzz_settings(200)
+@fuzz_settings(150)
 @given(value=answers, steps=st.booleans())
 def test_fuzz_get_task_answers_directly(value: Any, steps: bool) -> None:
     try:
@@ -962,14 +980,15 @@ def test_fuzz_list_pages_directly(value: Any) -> None:
 
 
 def scripted_pages(draw: st.DrawFn) -> list[Page]:
-    ids = st.one_of(st.integers(0, 30).map(str), st.integers(0, 30), st.none(), json_values)
+    ids = st.one_of(st.integers(0, 30).map(str), st.integers(0, 30), st.none(),
+                    st.sampled_from([True, 1.5, "", [], {}, {"id": 1}]))
     return [Page([{"id": i} if i is not None else {"x": draw(st.integers(0, 3))}
                   for i in draw(st.lists(ids, max_size=8))],
                  None, draw(st.one_of(st.none(), st.integers(-2, 50))), draw(st.one_of(st.none(), st.integers(-2, 99))))
             for _ in range(draw(st.integers(0, 8)))]
 
 
-@fuzz_settings(200)
+@fuzz_settings(150)
 @given(data=st.data(), limit=st.integers(1, 8), max_items=st.one_of(st.none(), st.integers(1, 20)),
        first=st.integers(1, 3), repeat=st.booleans())
 def test_fuzz_paginate_always_ends_and_never_yields_an_item_twice(data, limit, max_items, first, repeat):
