@@ -712,7 +712,8 @@ def test_ctrl_c_during_resume_wait_never_stops_the_task(cli, make_sim):
     task_id, other = start(sim, "wf-pauses"), start(sim, "wf-forever")
     clock.now += 3
     run = cli("resume", "--wait", task_id, expect=130, base_url=sim.url, clock=clock)
-    assert "interrupted" in run.stderr or run.stdout
+    assert run.lines == [f"{task_id}: resumed (running)"]
+    assert "the task keeps running on the server (watching never cancels it)" in run.stderr
     assert to(sim, ep.STOP_TASK) == []
     assert [r.task_id for r in to(sim, ep.RESUME_TASK)] == [task_id]
     assert sim.task_status(task_id) == "running" and sim.task_status(other) == "running"
@@ -781,9 +782,10 @@ def test_resume_wait_timeout_is_124(cli, make_sim, clock):
     sim = world(make_sim, clock)
     task_id = start(sim, "wf-pauses")
     clock.advance(3)
-    run = cli("resume", "--wait", "--timeout", "2s", "--interval", "1", task_id, expect=124,
+    run = cli("resume", "--wait", "--timeout", "2s", "--interval", "1", "--json", task_id, expect=124,
               base_url=sim.url, clock=clock)
-    assert run.stdout.strip().startswith(f"{task_id}:")
+    assert docs(run.stdout) == [{"task_id": task_id, "action": "resume", "result": "resumed",
+                                 "status": "running", "exit_code": 124, "error": None}]
     assert sim.task_status(task_id) == "running"
 
 
