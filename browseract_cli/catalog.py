@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from browseract_cli import endpoints as ep
 from browseract_cli.exit_codes import ExitCode
-from browseract_cli.models import Template, Workflow
+from browseract_cli.models import Template, Workflow, as_received
 from browseract_cli.render import Column, Mode
 from browseract_cli.sanitize import clean
 
@@ -25,10 +25,11 @@ def list_record(kind: str, item: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON line of one workflow or template (the API's spellings put right)."""
     if kind == "workflow":
         w = Workflow(item)
-        return {"workflow_id": w.id, "name": w.name, "description": w.description,
-                "created_at": w.created_at, "published_at": w.published_at}
+        return as_received({"workflow_id": w.id, "name": w.name, "description": w.description,
+                            "created_at": w.created_at, "published_at": w.published_at})
     t = Template(item)
-    return {"template_id": t.id, "name": t.name, "description": t.description, "detail_url": t.detail_url}
+    return as_received({"template_id": t.id, "name": t.name, "description": t.description,
+                        "detail_url": t.detail_url})
 
 
 def _row(kind: str, item: Mapping[str, Any]) -> list[str | None]:
@@ -87,14 +88,14 @@ def run_show(app: AppContext, kind: str, item_id: str, input_template: bool, as_
         view = ep.get_workflow(client, item_id) if kind == "workflow" else ep.get_template(client, item_id)
     inputs = view.inputs
     if input_template:
-        text = json.dumps({name: "" for name, _ in inputs}, indent=2, ensure_ascii=False)
+        text = json.dumps(as_received({name: "" for name, _ in inputs}), indent=2, ensure_ascii=False)
         # The names exactly as declared, but no C1 control byte raw on a terminal: JSON escapes.
         app.out.line(re.sub("[\x80-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text))
         return ExitCode.OK
     if as_json:
-        app.out.json_line({f"{kind}_id": view.id or item_id, "name": view.name, "description": view.description,
-                           "inputs": [{"name": name, "default_enabled": enabled} for name, enabled in inputs],
-                           kind: view.raw})
+        app.out.json_line(as_received({
+            f"{kind}_id": view.id or item_id, "name": view.name, "description": view.description,
+            "inputs": [{"name": name, "default_enabled": enabled} for name, enabled in inputs], kind: view.raw}))
         return ExitCode.OK
     fields = [(kind.capitalize(), view.id or item_id), ("Name", view.name), ("Description", view.description)]
     if isinstance(view, Template):
@@ -114,7 +115,7 @@ def run_regions(app: AppContext, mode: str) -> int:
         regions = ep.get_regions(client)
     if mode == Mode.JSON:
         for region in regions:
-            app.out.json_line({"code": region.code, "name": region.name})
+            app.out.json_line(as_received({"code": region.code, "name": region.name}))
     elif mode == Mode.QUIET:
         app.out.quiet(clean(r.code or "", 40) for r in regions if r.code)
     else:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from browseract_cli import endpoints as ep
 from browseract_cli.errors import ApiError, BrowseractError, ConfigError
 from browseract_cli.exit_codes import ExitCode, worst
-from browseract_cli.models import TERMINAL, Task, state_exit_code
+from browseract_cli.models import TERMINAL, Task, as_received, state_exit_code
 from browseract_cli.render import STATUS_STYLE, Column, Mode, Output, error_json
 from browseract_cli.sanitize import clean
 
@@ -63,9 +63,9 @@ def task_code(task: Task | None, err: BrowseractError | None) -> int:
 
 
 def get_record(task_id: str, task: Task | None, err: BrowseractError | None, code: int) -> dict[str, Any]:
-    return {"task_id": task_id, "status": None if task is None else clean(task.status, 200),
-            "exit_code": code, "error": None if err is None else error_json(err),
-            "task": None if task is None else task.raw}
+    return as_received({"task_id": task_id, "status": None if task is None else clean(task.status, 200),
+                        "exit_code": code, "error": None if err is None else error_json(err),
+                        "task": None if task is None else task.raw})
 
 
 # --------------------------------------------------------------------------- get
@@ -196,9 +196,9 @@ LIST_COLUMNS = [Column("TASK", key=True), Column("STATUS", styles=STATUS_STYLE),
 
 def list_record(item: Mapping[str, Any]) -> dict[str, Any]:
     task = Task(item)
-    return {"task_id": task.id, "status": task.status, "workflow_id": task.workflow_id,
-            "created_at": task.created_at, "finished_at": task.finished_at, "credit": task.credit,
-            "task": item}
+    return as_received({"task_id": task.id, "status": task.status, "workflow_id": task.workflow_id,
+                        "created_at": task.created_at, "finished_at": task.finished_at, "credit": task.credit,
+                        "task": item})
 
 
 def _list_row(item: Mapping[str, Any]) -> list[str | None]:

@@ -20,6 +20,8 @@ from conftest import CANARY, Run
 from hypothesis import given
 from hypothesis import strategies as st
 from test_fuzz import CONTRACT_CODES, fuzz_settings, json_values, nasty_text
+from test_redaction import key_runs
+from test_tasks import ECHOES, strings_of
 
 from browseract_cli import catalog
 from browseract_cli import endpoints as ep
@@ -313,6 +315,24 @@ def test_regions_not_an_array_is_76(cli, make_sim, raw):
     sim = catalog_sim(make_sim, faults={"get-region-list": [{"body": raw, "content_type": "application/json"}]})
     run = cli("regions", expect=76, base_url=sim.url)
     assert run.stdout == ""
+
+
+@pytest.mark.parametrize("echo", list(ECHOES))
+def test_catalog_json_never_shows_the_key_the_server_echoes(cli, make_sim, canary, echo):
+    key = ECHOES[echo](canary)
+    thing = {"id": key, "templateId": key, "name": key, key: key, "description": f"uses {key}",
+             "recommendDesc": key, "detailUrl": key, "input_parameters": [{"name": key}, {"name": "url"}]}
+    sim = catalog_sim(make_sim, faults={
+        "list-workflows": [body({"items": [thing]})], "get-workflow": [body(thing, polls=2)],
+        "list-official-workflow-templates": [body({"items": [thing]})],
+        "get-official-workflow-template": [body(thing)], "get-region-list": [body([{"code": key, "name": key}])]})
+    for args in (["workflows", "list", "--json"], ["workflows", "show", "w", "--json"],
+                 ["workflows", "show", "w", "--input-template"], ["templates", "list", "--json"],
+                 ["templates", "show", "t", "--json"], ["regions", "--json"]):
+        run = cli(*args, base_url=sim.url)
+        assert run.stdout.strip(), args
+        for doc in docs(run.stdout) if "--json" in args else [json.loads(run.stdout)]:
+            assert key_runs(strings_of(doc), canary) == [], args
 
 
 # =========================================================================== fuzz

@@ -25,6 +25,7 @@ from conftest import CANARY, FakeClock, Run
 from hypothesis import given
 from hypothesis import strategies as st
 from test_fuzz import CONTRACT_CODES, fuzz_settings, json_values, nasty_text
+from test_redaction import DISGUISES, insert, key_runs
 from typer.testing import CliRunner
 
 from browseract_cli import endpoints as ep
@@ -371,6 +372,47 @@ def test_get_sanitises_server_text(cli, make_sim, clock):
     run = cli("get", "t", expect=10, base_url=sim.url, clock=clock)
     assert "\x1b" not in run.stdout and "\x9b" not in run.stdout and "\x07" not in run.stdout
     assert "boom" in fields(run.stdout)["Failure"]
+
+
+ECHOES = {  # how a server (or a proxy, an echo page) may hand the key back
+    "exact": lambda k: k, "cut-short": lambda k: k[:-1], "middle": lambda k: k[10:23],
+    **{f"{name}-inside": (lambda c: lambda k: insert(k, c, 7))(char) for name, char in DISGUISES.items()},
+}
+
+
+def strings_of(doc: Any) -> str:
+    """Every key and string of a decoded JSON document, as a consumer would read them (the
+    disguising characters dropped)."""
+    out, stack = [], [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            out.append(node)
+        elif isinstance(node, dict):
+            out.extend(k for k in node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    text = "\n".join(out)
+    for char in DISGUISES.values():
+        text = text.replace(char, "")
+    return text
+
+
+@pytest.mark.parametrize("echo", list(ECHOES))
+def test_get_and_list_json_never_show_the_key_the_server_echoes(cli, make_sim, clock, canary, echo):
+    """The "task as received" of --json masks the key as the human output does: as an object
+    key too, cut short, or with a control or invisible character inside (issue 13, 1 and 2)."""
+    key = ECHOES[echo](canary)
+    task = {"id": key, "workflow_id": key, "status": "finished", key: key, "log_detail_url": f"https://x/?k={key}",
+            "output": {"string": f"token {key}"}, "steps": [{"step_goal": key, key: [key]}]}
+    sim = world(make_sim, clock, faults={"get-task": [body(task)], "list-tasks": [body({"items": [task]})]})
+    (got,) = docs(cli("get", "--json", "t", base_url=sim.url, clock=clock).stdout)
+    assert got["status"] == "finished" and got["task"]["status"] == "finished"
+    assert key_runs(strings_of(got), canary) == []
+    (listed,) = docs(cli("list", "--json", base_url=sim.url, clock=clock).stdout)
+    assert listed["task"]["log_detail_url"].startswith("https://x/?k=")
+    assert key_runs(strings_of(listed), canary) == []
 
 
 # =========================================================================== list
