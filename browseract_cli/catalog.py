@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from browseract_cli import endpoints as ep
 from browseract_cli.exit_codes import ExitCode
-from browseract_cli.models import Template, Workflow
+from browseract_cli.models import Template, Workflow, as_received
 from browseract_cli.render import Column, Mode
 from browseract_cli.sanitize import clean
 
@@ -24,10 +25,11 @@ def list_record(kind: str, item: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON line of one workflow or template (the API's spellings put right)."""
     if kind == "workflow":
         w = Workflow(item)
-        return {"workflow_id": w.id, "name": w.name, "description": w.description,
-                "created_at": w.created_at, "published_at": w.published_at}
+        return as_received({"workflow_id": w.id, "name": w.name, "description": w.description,
+                            "created_at": w.created_at, "published_at": w.published_at})
     t = Template(item)
-    return {"template_id": t.id, "name": t.name, "description": t.description, "detail_url": t.detail_url}
+    return as_received({"template_id": t.id, "name": t.name, "description": t.description,
+                        "detail_url": t.detail_url})
 
 
 def _row(kind: str, item: Mapping[str, Any]) -> list[str | None]:
@@ -40,7 +42,13 @@ def _row(kind: str, item: Mapping[str, Any]) -> list[str | None]:
     return [view.id, view.name, description]
 
 
-def run_list(app: AppContext, kind: str, mode: str, limit: int, every: bool, keyword: str | None = None) -> int:
+def run_list(app: AppContext, kind: str, mode: str, limit: int | None, every: bool,
+             keyword: str | None = None) -> int:
+    if every and limit is not None:
+        from browseract_cli.errors import UsageError
+
+        raise UsageError("--all walks every page: it takes no --limit")
+    limit = limit or 20
     with app.make_client() as client:
         if kind == "workflow":
             def fetch(page: int, n: int) -> Any:
@@ -63,7 +71,8 @@ def run_list(app: AppContext, kind: str, mode: str, limit: int, every: bool, key
                     for item in items:
                         app.out.json_line(list_record(kind, item))
                 elif mode == Mode.QUIET:
-                    app.out.quiet(clean(_view(kind, item).id or "", 256) for item in items)
+                    app.out.quiet(clean(item_id, 256) for item_id in (_view(kind, item).id for item in items)
+                                  if item_id)  # an item without an ID has nothing to print
                 else:
                     yield [_row(kind, item) for item in items]
 
@@ -81,12 +90,14 @@ def run_show(app: AppContext, kind: str, item_id: str, input_template: bool, as_
         view = ep.get_workflow(client, item_id) if kind == "workflow" else ep.get_template(client, item_id)
     inputs = view.inputs
     if input_template:
-        app.out.line(json.dumps({name: "" for name, _ in inputs}, indent=2, ensure_ascii=False))
+        text = json.dumps(as_received({name: "" for name, _ in inputs}), indent=2, ensure_ascii=False)
+        # The names exactly as declared, but no C1 control byte raw on a terminal: JSON escapes.
+        app.out.line(re.sub("[\x80-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text))
         return ExitCode.OK
     if as_json:
-        app.out.json_line({f"{kind}_id": view.id or item_id, "name": view.name, "description": view.description,
-                           "inputs": [{"name": name, "default_enabled": enabled} for name, enabled in inputs],
-                           kind: view.raw})
+        app.out.json_line(as_received({
+            f"{kind}_id": view.id or item_id, "name": view.name, "description": view.description,
+            "inputs": [{"name": name, "default_enabled": enabled} for name, enabled in inputs], kind: view.raw}))
         return ExitCode.OK
     fields = [(kind.capitalize(), view.id or item_id), ("Name", view.name), ("Description", view.description)]
     if isinstance(view, Template):
@@ -96,7 +107,7 @@ def run_show(app: AppContext, kind: str, item_id: str, input_template: bool, as_
     for name, enabled in inputs:
         app.out.line(f"  {clean(name, 200)}" + ("  (enabled by default)" if enabled else ""))
     run = "run" if kind == "workflow" else "run-template"
-    example = " ".join(f"-i {name}=..." for name, _ in inputs[:3])
+    example = " ".join(f"-i {clean(name, 80)}=..." for name, _ in inputs[:3])
     app.out.info(f"start it: browseract {run} {item_id} {example}".rstrip())
     return ExitCode.OK
 
@@ -106,7 +117,7 @@ def run_regions(app: AppContext, mode: str) -> int:
         regions = ep.get_regions(client)
     if mode == Mode.JSON:
         for region in regions:
-            app.out.json_line({"code": region.code, "name": region.name})
+            app.out.json_line(as_received({"code": region.code, "name": region.name}))
     elif mode == Mode.QUIET:
         app.out.quiet(clean(r.code or "", 40) for r in regions if r.code)
     else:

@@ -215,7 +215,8 @@ def paginate(fetch: Callable[[int, int], Page], *, limit: int, first_page: int =
 
     Never loops forever and never yields an item twice, whatever the API's counts say: it stops
     at an empty page, at ``total_pages``, at a page that brought nothing new (a repeated page),
-    and after ``max_items`` items. Items are told apart by their ``id`` (or ``templateId``).
+    and after ``max_items`` items. Items are told apart by their ``id`` (or ``templateId``);
+    one without a usable ID, by its whole content (so a repeated page of them still ends the walk).
     """
     totals: dict[str, int | None] = {"total_count": None, "pages": 0}
 
@@ -230,7 +231,7 @@ def paginate(fetch: Callable[[int, int], Page], *, limit: int, first_page: int =
                 totals["total_count"] = result.total_count
             fresh = []
             for item in result.items:
-                key = as_id(item.get("id", item.get("templateId")))
+                key = _item_key(item)
                 if key is not None:
                     if key in seen:
                         continue
@@ -249,6 +250,19 @@ def paginate(fetch: Callable[[int, int], Page], *, limit: int, first_page: int =
             page += 1
 
     return Paged(walk(), totals)
+
+
+def _item_key(item: Mapping[str, Any]) -> str | None:
+    """What tells a listed item apart: its ID, else its content (None if even that fails)."""
+    key = as_id(item.get("id")) or as_id(item.get("templateId"))
+    if key is not None:
+        return "id:" + key
+    import json
+
+    try:
+        return "content:" + json.dumps(item, sort_keys=True, default=repr)
+    except (ValueError, TypeError, RecursionError):
+        return None
 
 
 # --------------------------------------------------------------------------- catalog

@@ -108,6 +108,73 @@ def parse_input_parameters(value: object) -> list[tuple[str, str]]:
     return pairs
 
 
+def as_received(value: Any) -> Any:
+    """An answer for a --json "as received" field: every string in it, object keys included, with
+    the API key masked as clean() masks it in text (any 12-character run of it, even with control
+    or invisible characters inside), and nothing else changed. Masks in place (iteratively:
+    answers may nest deeply) and returns the value.
+
+    api.py masks only exact copies of the key, and only in string values: a server that echoes
+    the key as an object key, cut short, or with a NUL inside would reach stdout through --json.
+    """
+    from browseract_cli import sanitize
+
+    if not sanitize._SECRETS:
+        return value
+    if isinstance(value, str):
+        return _masked_text(value)
+    stack = [value] if isinstance(value, dict | list) else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if any(isinstance(k, str) and _masked_text(k) != k for k in node):
+                pairs = [(_masked_text(k) if isinstance(k, str) else k, v) for k, v in node.items()]
+                node.clear()
+                node.update(pairs)
+            entries = list(node.items())
+        else:
+            entries = list(enumerate(node))
+        for key, item in entries:
+            if isinstance(item, str):
+                masked = _masked_text(item)
+                if masked != item:
+                    node[key] = masked
+            elif isinstance(item, dict | list):
+                stack.append(item)
+    return value
+
+
+def _masked_text(text: str) -> str:
+    from browseract_cli import sanitize
+
+    # Runs are found as clean() finds them, but with control characters skipped as well (clean()
+    # drops them first), so that "ba_te\x00st..." is the key too; the rest is kept as it came.
+    # A C-speed look for any 12-character window of a key comes first: most text has none.
+    skeleton = text.translate(_hidden())
+    if not any(w in skeleton for _, windows in sanitize._SECRETS.values() for w in windows):
+        return text
+    if skeleton == text:
+        spans = sanitize._secret_spans(text)
+    else:
+        keep = [i for i, c in enumerate(text) if ord(c) not in _hidden()]
+        spans = [(keep[start], keep[end - 1] + 1) for start, end in sanitize._secret_spans(skeleton)]
+    return sanitize._mask(text, spans) if spans else text
+
+
+_HIDDEN: dict[int, None] = {}
+
+
+def _hidden() -> dict[int, None]:
+    """str.translate table dropping what does not break a run of the key: C0, DEL, C1 and the
+    invisible characters sanitize skips."""
+    if not _HIDDEN:
+        from browseract_cli import sanitize
+
+        _HIDDEN.update(dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)]))
+        _HIDDEN.update(dict.fromkeys(cp for lo, hi in sanitize._IGNORABLE for cp in range(lo, hi + 1)))
+    return _HIDDEN
+
+
 # --------------------------------------------------------------------------- views
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from browseract_cli import endpoints as ep
 from browseract_cli.errors import ApiError, BrowseractError, ConfigError
 from browseract_cli.exit_codes import ExitCode, worst
-from browseract_cli.models import TERMINAL, Task, state_exit_code
+from browseract_cli.models import TERMINAL, Task, as_received, state_exit_code
 from browseract_cli.render import STATUS_STYLE, Column, Mode, Output, error_json
 from browseract_cli.sanitize import clean
 
@@ -63,9 +63,9 @@ def task_code(task: Task | None, err: BrowseractError | None) -> int:
 
 
 def get_record(task_id: str, task: Task | None, err: BrowseractError | None, code: int) -> dict[str, Any]:
-    return {"task_id": task_id, "status": None if task is None else clean(task.status, 200),
-            "exit_code": code, "error": None if err is None else error_json(err),
-            "task": None if task is None else task.raw}
+    return as_received({"task_id": task_id, "status": None if task is None else clean(task.status, 200),
+                        "exit_code": code, "error": None if err is None else error_json(err),
+                        "task": None if task is None else task.raw})
 
 
 # --------------------------------------------------------------------------- get
@@ -198,9 +198,9 @@ LIST_COLUMNS = [Column("TASK", key=True), Column("STATUS", styles=STATUS_STYLE),
 
 def list_record(item: Mapping[str, Any]) -> dict[str, Any]:
     task = Task(item)
-    return {"task_id": task.id, "status": task.status, "workflow_id": task.workflow_id,
-            "created_at": task.created_at, "finished_at": task.finished_at, "credit": task.credit,
-            "task": item}
+    return as_received({"task_id": task.id, "status": task.status, "workflow_id": task.workflow_id,
+                        "created_at": task.created_at, "finished_at": task.finished_at, "credit": task.credit,
+                        "task": item})
 
 
 def _list_row(item: Mapping[str, Any]) -> list[str | None]:
@@ -231,13 +231,18 @@ def run_list(app: AppContext, filters: Mapping[str, Any], mode: str, *, limit: i
                     for item in items:
                         app.out.json_line(list_record(item))
                 elif mode == Mode.QUIET:
-                    app.out.quiet(clean(Task(item).id or "", 256) for item in items)
+                    app.out.quiet(clean(task_id, 256) for task_id in (Task(item).id for item in items)
+                                  if task_id)  # an item without an ID has nothing to print
                 else:
                     yield [_list_row(item) for item in items]
 
         app.out.table(LIST_COLUMNS, pages())
     total = walk.totals["total_count"]
-    if shown == 0:
+    if shown == 0 and page > 1 and total:  # past the last page: say where the tasks are
+        count = -(-total // limit)
+        app.out.info(f"no tasks on page {page}: {total} in all, {count} page{'s' if count != 1 else ''} "
+                     f"of {limit}")
+    elif shown == 0:
         app.out.info("no tasks match")
     elif total is not None and total > shown and not every:
         app.out.info(f"showing {shown} of {total}; use --limit N (up to 500), --page N or --all")
@@ -268,7 +273,12 @@ def _act(action: str, client: ApiClient | None, task_id: str, failed: Browseract
 def _meaning(action: str, client: ApiClient, task_id: str, err: ApiError) -> dict[str, Any]:
     """What 10121 (stop: already ended) and 10127 (resume: not paused) mean; raises otherwise."""
     if action == "stop" and err.code == 10121:
-        return {"result": "already_terminal", "status": ep.get_task_status(client, task_id).status}
+        # The task had ended: that is the success. Its state is only for the record.
+        try:
+            status: str | None = ep.get_task_status(client, task_id).status
+        except ApiError:
+            status = None
+        return {"result": "already_terminal", "status": status}
     if action == "resume" and err.code == 10127:
         status = ep.get_task_status(client, task_id).status
         if status in ("created", "running"):

@@ -6,10 +6,13 @@ import typer
 
 from browseract_cli.commands import Command, Group, command, epilog, markup_mode
 from browseract_cli.context import AppContext
-from browseract_cli.options import All, Json, Limit, Quiet
+from browseract_cli.options import All, Json, Quiet
 
 InputTemplate = Annotated[bool, typer.Option(
     "--input-template", help="Print a JSON object of every declared input, to fill in for run --input-file.")]
+# None by default so that `--all --limit 20` is refused like `--all --limit 5` (as `list` does).
+Limit = Annotated[int | None, typer.Option(
+    "--limit", metavar="N", min=1, max=500, show_default=False, help="How many to show (1-500, default 20).")]
 ShowJson = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
 
 
@@ -44,7 +47,7 @@ EPILOGS = {"regions": epilog(
                        "  browseract workflows list --all -q",
                        "  browseract workflows list --json | jq -r .name")))
 @command
-def workflows_list(app: AppContext, limit: Limit = 20, all_: All = False, json_: Json = False,
+def workflows_list(app: AppContext, limit: Limit = None, all_: All = False, json_: Json = False,
                    quiet: Quiet = False) -> int:
     """List your workflows (the ones you can run)."""
     from browseract_cli import catalog
@@ -81,7 +84,7 @@ def templates_list(app: AppContext,
                    keyword: Annotated[str | None, typer.Argument(
                        metavar="[KEYWORD]", show_default=False,
                        help="Only templates whose name or description matches it.")] = None,
-                   limit: Limit = 20, all_: All = False, json_: Json = False, quiet: Quiet = False) -> int:
+                   limit: Limit = None, all_: All = False, json_: Json = False, quiet: Quiet = False) -> int:
     """List the workflow templates of BrowserAct, optionally matching a keyword."""
     from browseract_cli import catalog
     from browseract_cli.render import output_mode

@@ -12,7 +12,6 @@ from browseract_cli.options import (
     Format,
     Interval,
     Json,
-    Limit,
     Quiet,
     TaskIds,
     Timeout,
@@ -76,6 +75,9 @@ EPILOGS = {
 
 SinceWhen = Annotated[str | None, typer.Option(
     "--since", metavar="WHEN", help="Only tasks created at or after WHEN.", show_default=False)]
+# --limit and --page default to None so that `--all --limit 20` is refused like `--all --limit 5`.
+ListLimit = Annotated[int | None, typer.Option(
+    "--limit", metavar="N", min=1, max=500, show_default=False, help="How many to show (1-500, default 20).")]
 UntilWhen = Annotated[str | None, typer.Option(
     "--until", metavar="WHEN", help="Only tasks created at or before WHEN.", show_default=False)]
 
@@ -198,8 +200,9 @@ def list_(
         show_default=False)] = None,
     since: SinceWhen = None,
     until: UntilWhen = None,
-    limit: Limit = 20,
-    page: Annotated[int, typer.Option("--page", metavar="N", min=1, help="Which page of --limit tasks.")] = 1,
+    limit: ListLimit = None,
+    page: Annotated[int | None, typer.Option("--page", metavar="N", min=1, show_default=False,
+                                             help="Which page of --limit tasks (default 1).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every matching task, 500 a page, printed as they come.")] = False,
     json_: Json = False,
     quiet: Quiet = False,
@@ -207,20 +210,33 @@ def list_(
     """List tasks, newest first, with filters; -q prints only their IDs."""
     from browseract_cli import taskops
     from browseract_cli.errors import UsageError
-    from browseract_cli.options import check_id, check_state, parse_when
+    from browseract_cli.options import check_id, check_state
     from browseract_cli.render import output_mode
 
     mode = output_mode(json_, quiet)
-    if all_ and (limit != 20 or page != 1):
+    if all_ and (limit is not None or page is not None):  # given at all, even as the default
         raise UsageError("--all walks every page: it takes neither --limit nor --page")
     filters = {
         "status": None if status is None else check_state(status, "--status"),
         "workflow_id": None if workflow is None else check_id(workflow, "workflow ID"),
         "workflow_name": workflow_name or None,
-        "created_at_from": None if since is None else parse_when(since, "--since", app.wall()),
-        "created_at_to": None if until is None else parse_when(until, "--until", app.wall()),
+        "created_at_from": None if since is None else _when(since, "--since", app.wall()),
+        "created_at_to": None if until is None else _when(until, "--until", app.wall()),
     }
-    return taskops.run_list(app, filters, mode, limit=limit, page=page, every=all_)
+    return taskops.run_list(app, filters, mode, limit=limit or 20, page=page or 1, every=all_)
+
+
+def _when(text: str, option: str, now: float) -> str:
+    """parse_when, with a time outside what a date can hold (99999999d, year 9999 at -01:00) a usage error."""
+    from browseract_cli.errors import UsageError
+    from browseract_cli.options import parse_when
+
+    try:
+        return parse_when(text, option, now)
+    except (OverflowError, ValueError):
+        raise UsageError(f"invalid time for {option}: {text.strip()[:40]!r} is out of range",
+                         hint="use a duration before now (2h, 7d) or an ISO 8601 date or time "
+                              "(2026-12-01, 2026-12-01T10:00:00Z)") from None
 
 
 # --------------------------------------------------------------------------- stop and resume
