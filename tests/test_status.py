@@ -240,8 +240,9 @@ def test_dash_reads_ids_from_stdin(cli, make_sim) -> None:
 
 def test_dash_mixed_with_arguments(cli, make_sim) -> None:
     sim = make_sim({"a": [{"status": "finished"}], "b": [{"status": "finished"}]})
-    cli("status", "a", "-", expect=0, base_url=sim.url, input="b\n")
-    assert [r.task_id for r in sim.requests] == ["a", "b"]
+    run = cli("status", "-q", "a", "-", expect=0, base_url=sim.url, input="b\n")
+    assert run.stdout == "a\tfinished\nb\tfinished\n"  # arguments first, then stdin, in order
+    assert sorted(r.task_id for r in sim.requests) == ["a", "b"]  # sent on the pool, any order
 
 
 def test_dash_with_only_comments_is_usage_error(cli, sim) -> None:

@@ -118,8 +118,8 @@ def test_keep_alive_over_tls_for_several_tasks(cli: Callable[..., Run],
                                                tls_server: Callable[..., FaultServer],
                                                ca_bundle: str) -> None:
     server = tls_server(respond(200, b'{"status":"running"}'))
-    cli("status", "--json", "a", "b", "c", expect=14, base_url=server.url,
-        env={"REQUESTS_CA_BUNDLE": ca_bundle})
+    cli("status", "--json", "a", "b", "c", expect=14, base_url=server.url,  # one at a time: reuse
+        env={"REQUESTS_CA_BUNDLE": ca_bundle, "BROWSERACT_CONCURRENCY": "1"})
     assert server.request_count == 3
     assert server.connections == 1
 
