@@ -454,6 +454,36 @@ def bench_many(cli: Path, work: Path, n_tasks: int, polls: int, interval: float)
     return res
 
 
+PACED_SRC = """\
+import os, sys, time, requests
+url, n, rate, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+s, h, gap, end = requests.Session(), {"Authorization": "Bearer " + os.environ["BROWSERACT_API_KEY"]}, 1.02 / rate, time.monotonic() + float(seconds)
+i = 0
+while time.monotonic() < end:
+    s.get(url + "/v2/workflow/get-task-status", params={"task_id": f"scale-{i % n:04d}"}, headers=h, timeout=30).json()
+    i += 1
+    time.sleep(max(0.0, gap - (time.monotonic() % gap)))
+print(i)
+"""
+
+
+def bench_paced_baseline(python: str, work: Path, n_tasks: int, seconds: float, rate: float) -> dict[str, Any]:
+    """The floor for CPU per poll: a requests loop sending the same polls at the same pace
+    (one every 1.02/rate s, sleeping between), start-up included like the CLI's figure."""
+    script = work / "paced.py"
+    script.write_text(PACED_SRC)
+    sim = _prompt_simulator({f"scale-{i:04d}": [{"status": "running"}] for i in range(n_tasks)})
+    try:
+        r = run_child([python, str(script), sim.url, str(n_tasks), f"{rate:g}", f"{seconds:g}"],
+                      cli_env(work, sim.url), deadline_s=seconds + 60)
+    finally:
+        sim.stop()
+    if r.rc != 0:
+        raise HarnessError(f"paced requests loop: rc={r.rc} {r.stderr[-300:]!r}")
+    polls = int(r.stdout.split()[-1])
+    return {"requests": polls, "cpu_total": r.cpu, "cpu_per_poll": r.cpu / max(1, polls)}
+
+
 def bench_scale(cli: Path, work: Path, n_tasks: int, seconds: float, interval: float,
                 max_rate: float | None = None) -> dict[str, Any]:
     """Many tasks for a fixed time (``--timeout``, exit 124), every poll from the request log."""
@@ -558,6 +588,10 @@ def scale_lines(m: dict[str, Any]) -> list[str]:
         f"included; goal <= {SCALE_MAX_CPU_PER_POLL * 1000:g} ms) {verdict(m['pass_cpu'])}; wall "
         f"{m['wall']:.1f} s; peak RSS {m['maxrss'] / MIB:.1f} MiB; simulator priority "
         f"{m['sim_priority']}",
+        *([f"  side by side: a five-line requests loop sending the same polls at the same pace "
+           f"({m['paced']['requests']:,} in {m['seconds']:g} s) used {m['paced']['cpu_total']:.2f} s "
+           f"= {m['paced']['cpu_per_poll'] * 1000:.3f} ms per poll: browseract "
+           f"{m['cpu_per_poll'] / m['paced']['cpu_per_poll']:.2f}x of it"] if m.get("paced") else []),
     ]
 
 
@@ -710,7 +744,9 @@ def summary(st: dict[str, Any], imports_ok: bool, soak: dict[str, Any], many: di
             f"({scale['cycle']:g} s; {scale['gaps_off']} of {scale['gaps']:,} gaps outside)",
             scale["pass_gaps"]),
            (f"{scale['tasks']:,} tasks: client CPU <= 1 ms per poll "
-            f"({scale['cpu_per_poll'] * 1000:.3f} ms)", scale["pass_cpu"])]
+            f"({scale['cpu_per_poll'] * 1000:.3f} ms"
+            + (f"; a paced requests loop {scale['paced']['cpu_per_poll'] * 1000:.3f} ms"
+               if scale.get("paced") else "") + ")", scale["pass_cpu"])]
     if quick:
         out = [(text + " [quick]", ok) for text, ok in out]
     return out
@@ -868,7 +904,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[4/6] {scale_tasks:,} tasks at --interval {SCALE_INTERVAL:g} for {scale_seconds:g} s ...",
                   flush=True)
             scale = bench_scale(cli, work, scale_tasks, scale_seconds, SCALE_INTERVAL, args.scale_max_rate)
-            print(f"      {scale['wall']:.1f} s")
+            print(f"      {scale['wall']:.1f} s; the same polls from a paced requests loop ...", flush=True)
+            if scale["cap"]:
+                scale["paced"] = bench_paced_baseline(python, work, scale_tasks, scale_seconds, scale["cap"])
             print("[5/6] at scale: 100 IDs, 10,000 tasks listed, a 256 MiB download ...", flush=True)
             if args.skip_scale:
                 scale_res = None

@@ -990,6 +990,42 @@ def test_an_interrupted_part_is_resumed_with_range(
     assert leftovers(folder) == []
 
 
+@pytest.mark.parametrize("hint", ["accepted", "refused", "absent"])
+def test_write_back_is_started_every_stretch_and_never_needed(
+        cli: Callable[..., Run], make_sim: Callable[..., SimServer], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, hint: str) -> None:
+    """While a big file streams, the kernel is asked to write each finished stretch to disk
+    (so the fsync before the rename is short); the hints cover the bytes written since the
+    resumed offset, in order, and a file system that refuses them (or an OS without
+    posix_fadvise) still gets the complete file."""
+    monkeypatch.setattr(downloads, "WRITEBACK", 256 * 1024)
+    hints: list[tuple[int, int]] = []
+
+    def advise(fd: int, offset: int, length: int, advice: int) -> None:
+        hints.append((offset, length))
+        if hint == "refused":
+            raise OSError(errno.EINVAL, "Invalid argument")
+
+    if hint == "absent":
+        monkeypatch.delattr(os, "posix_fadvise", raising=False)
+    else:
+        monkeypatch.setattr(os, "posix_fadvise", advise, raising=False)
+    sim = make_sim(workflows={"wf": with_files({"name": "big.bin", "size": SIZE})})
+    task_id = start_task(sim)
+    folder = tmp_path / task_id
+    folder.mkdir()
+    done = 100_000
+    (folder / "big.bin.part").write_bytes(generated(SIZE)[:done])
+    cli("download", "-D", str(tmp_path), task_id, base_url=sim.url)
+    assert (folder / "big.bin").read_bytes() == generated(SIZE) and leftovers(folder) == []
+    if hint == "absent":
+        assert hints == []
+        return
+    assert hints[0][0] == done and all(length >= 256 * 1024 for _, length in hints)
+    assert all(a + n == b for (a, n), (b, _) in zip(hints, hints[1:], strict=False))  # no gap
+    assert SIZE - (hints[-1][0] + hints[-1][1]) < 256 * 1024  # only the last stretch left to fsync
+
+
 def test_ctrl_c_keeps_the_part_and_the_next_run_resumes_it(
         cli: Callable[..., Run], make_sim: Callable[..., SimServer], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, range_log: list[str | None]) -> None:

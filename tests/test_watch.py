@@ -1000,18 +1000,26 @@ def test_a_closed_client_sends_nothing_and_opens_no_connection(sim, canary):
 
 
 def test_prepared_polls_still_send_back_the_cookies_the_api_sets(canary):
-    """Polls reuse one prepared request per URL (CPU): a cookie the API sets later (a load
-    balancer's, say) is still sent with the next requests, as requests' Session does."""
+    """Polls reuse one prepared request per method and path (CPU), each with its own task's
+    query: a cookie the API sets later (a load balancer's, say) is still sent with the next
+    requests, as requests' Session does, and every ID reaches the server exactly as given."""
+    from urllib.parse import parse_qs, urlsplit
+
     from browseract_cli.api import ApiClient
     from browseract_cli.endpoints import get_task_status
 
+    ids = ["t", "a b&task_id=x", "é/ü?#%41"]
     sticky = respond(body=b'{"status":"running"}', headers=[("Set-Cookie", "lb=node-2; Path=/")])
     with FaultServer(respond(body=b'{"status":"running"}'), sticky,
                      respond(body=b'{"status":"running"}')) as server, ApiClient(server.url, canary) as client:
-        for _ in range(3):
-            assert get_task_status(client, "t", retry=False).status == "running"
+        for task_id in ids:
+            assert get_task_status(client, task_id, retry=False).status == "running"
         cookies = [r.headers.get("cookie") for r in server.requests]
+        queries = [parse_qs(urlsplit(r.target).query) for r in server.requests]
+        paths = {urlsplit(r.target).path for r in server.requests}
     assert cookies == [None, None, "lb=node-2"]
+    assert queries == [{"task_id": [task_id]} for task_id in ids]
+    assert paths == {"/v2/workflow/get-task-status"}
     assert all(r.authorization == f"Bearer {canary}" for r in server.requests)
 
 
