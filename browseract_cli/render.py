@@ -217,6 +217,16 @@ class TaskRow(NamedTuple):
         }
 
 
+def size_text(n: int | None) -> str:
+    """Bytes for people, in binary units: ``512 bytes``, ``3.0 KiB``, ``1.5 GiB``."""
+    if n is None:
+        return "size unknown"
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
 def error_json(err: BrowseractError) -> dict[str, Any]:
     doc = err.to_json()
     doc["msg"], doc["trace_id"] = clean_together([(doc["msg"], 500), (doc["trace_id"], 100)])

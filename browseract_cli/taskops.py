@@ -9,7 +9,7 @@ from browseract_cli import endpoints as ep
 from browseract_cli.errors import ApiError, BrowseractError, ConfigError
 from browseract_cli.exit_codes import ExitCode, worst
 from browseract_cli.models import TERMINAL, Task, as_received, state_exit_code
-from browseract_cli.render import STATUS_STYLE, Column, Mode, Output, error_json
+from browseract_cli.render import STATUS_STYLE, Column, Mode, Output, error_json, size_text
 from browseract_cli.sanitize import clean
 
 if TYPE_CHECKING:
@@ -89,15 +89,6 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
         return None
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "size unknown"
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} bytes"
-
-
 def _expiry(ms: int | None) -> str:
     import time
 
@@ -138,7 +129,7 @@ def show_task(out: Output, task: Task, steps: bool) -> None:
     for entry in task.files:
         name = entry.name or (entry.url or "").split("?")[0].rsplit("/", 1)[-1] or "(unnamed)"
         state = "" if entry.url else f", {entry.error or 'not ready'}"
-        out.line(f"  {clean(name, 200)}  ({_size(entry.size)}{_expiry(entry.expires_at)}{clean(state, 200)})")
+        out.line(f"  {clean(name, 200)}  ({size_text(entry.size)}{_expiry(entry.expires_at)}{clean(state, 200)})")
     if steps and all_steps:
         out.line()
         out.table([Column("STEP", align="right"), Column("STATUS"), Column("GOAL", shrink=True),

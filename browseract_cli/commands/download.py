@@ -123,6 +123,7 @@ def _progress_bar(app: AppContext):  # type: ignore[no-untyped-def]
         return None, None
     import time
 
+    from browseract_cli.render import size_text
     from browseract_cli.sanitize import clean
 
     state: dict = {"last": 0.0, "open": None}  # open: the newest (name, done, total) not ended
@@ -132,8 +133,8 @@ def _progress_bar(app: AppContext):  # type: ignore[no-untyped-def]
         if total:
             filled = int(width * min(done, total) / total)
             bar = "#" * filled + "-" * (width - filled)
-            return f"{clean(name, 30)} [{bar}] {100 * done // total:3d}% {_mib(done)} of {_mib(total)}"
-        return f"{clean(name, 30)} {_mib(done)}"
+            return f"{clean(name, 30)} [{bar}] {100 * done // total:3d}% {size_text(done)} of {size_text(total)}"
+        return f"{clean(name, 30)} {size_text(done)}"
 
     def show(name: str, done: int, total: int | None) -> None:
         final = bool(total and done >= total)
@@ -150,7 +151,3 @@ def _progress_bar(app: AppContext):  # type: ignore[no-untyped-def]
             state["open"] = None
 
     return show, end
-
-
-def _mib(n: int) -> str:
-    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n // 1024} KiB"
