@@ -974,15 +974,21 @@ def test_dir_that_is_a_file_is_74(cli: Callable[..., Run], make_sim: Callable[..
 SIZE = 3 * 1024 * 1024 + 17
 
 
+def big_task_with_part(make_sim: Callable[..., SimServer], root: Path, done: int) -> tuple[SimServer, str, Path]:
+    """A finished task with one SIZE-byte file, and its first ``done`` bytes already in a .part."""
+    sim = make_sim(workflows={"wf": with_files({"name": "big.bin", "size": SIZE})})
+    task_id = start_task(sim)
+    folder = root / task_id
+    folder.mkdir()
+    (folder / "big.bin.part").write_bytes(generated(SIZE)[:done])
+    return sim, task_id, folder
+
+
 def test_an_interrupted_part_is_resumed_with_range(
         cli: Callable[..., Run], make_sim: Callable[..., SimServer], tmp_path: Path,
         range_log: list[str | None]) -> None:
-    sim = make_sim(workflows={"wf": with_files({"name": "big.bin", "size": SIZE})})
-    task_id = start_task(sim)
-    folder = tmp_path / task_id
-    folder.mkdir()
     done = 1_234_567
-    (folder / "big.bin.part").write_bytes(generated(SIZE)[:done])
+    sim, task_id, folder = big_task_with_part(make_sim, tmp_path, done)
     run = cli("download", "--json", "-D", str(tmp_path), task_id, base_url=sim.url)
     assert range_log == [f"bytes={done}-"]
     assert records(run)[0]["bytes"] == SIZE
@@ -1010,12 +1016,8 @@ def test_write_back_is_started_every_stretch_and_never_needed(
         monkeypatch.delattr(os, "posix_fadvise", raising=False)
     else:
         monkeypatch.setattr(os, "posix_fadvise", advise, raising=False)
-    sim = make_sim(workflows={"wf": with_files({"name": "big.bin", "size": SIZE})})
-    task_id = start_task(sim)
-    folder = tmp_path / task_id
-    folder.mkdir()
     done = 100_000
-    (folder / "big.bin.part").write_bytes(generated(SIZE)[:done])
+    sim, task_id, folder = big_task_with_part(make_sim, tmp_path, done)
     cli("download", "-D", str(tmp_path), task_id, base_url=sim.url)
     assert (folder / "big.bin").read_bytes() == generated(SIZE) and leftovers(folder) == []
     if hint == "absent":
@@ -1246,10 +1248,35 @@ def test_the_progress_bar_on_a_terminal_ends_its_line_before_anything_else(
     child.close()
     screen = child.before.decode()
     assert child.exitstatus == 20, screen
-    assert "bad.bin [" in screen or "bad.bin 1024 KiB" in screen  # a bar was drawn
+    assert "bad.bin [" in screen or "bad.bin 1.0 MiB" in screen  # a bar was drawn
     lines = screen.split("\r\n")
     warning = next(line for line in lines if "warning:" in line)
     assert warning.startswith("\x1b[33mwarning:"), lines
     path = str(tmp_path / "t-1" / "nolength.bin")
     assert path in lines, lines
     assert CANARY not in screen
+
+
+@pytest.mark.parametrize("columns", [80, 40, 20])
+def test_the_progress_line_fits_a_narrow_terminal(
+        make_sim: Callable[..., SimServer], tmp_path: Path, columns: int) -> None:
+    """A progress line wider than the terminal wraps, and the next redraw cannot take the
+    wrapped part back: every drawing fits, the bar giving way first, the name last."""
+    import pexpect
+
+    sim = make_sim(workflows={"wf": with_files({"name": "a-long-file-name-for-the-bar.bin", "size": SIZE})})
+    task_id = start_task(sim)
+    env = {**os.environ, "BROWSERACT_BASE_URL": sim.url, "BROWSERACT_API_KEY": CANARY, "TERM": "xterm"}
+    env.pop("COLUMNS", None)
+    child = pexpect.spawn(sys.executable, ["-m", "browseract_cli", "download", "-D", str(tmp_path), task_id],
+                          env=env, timeout=30, dimensions=(24, columns))
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = child.before.decode()
+    assert child.exitstatus == 0, screen
+    drawings = [part.removeprefix("\x1b[2K") for line in screen.split("\r\n") for part in line.split("\r")
+                if part.startswith("\x1b[2K")]
+    assert drawings and all(len(d) < columns for d in drawings), drawings
+    assert "100%" in drawings[-1] and drawings[-1].startswith("a-long")
+    if columns == 80:
+        assert "] 100% 3.0 MiB of 3.0 MiB" in drawings[-1]  # room for the bar and the sizes

@@ -123,18 +123,28 @@ def _progress_bar(app: AppContext):  # type: ignore[no-untyped-def]
         return None, None
     import time
 
+    from browseract_cli.live import terminal_size
     from browseract_cli.render import size_text
     from browseract_cli.sanitize import clean
 
     state: dict = {"last": 0.0, "open": None}  # open: the newest (name, done, total) not ended
 
     def text(name: str, done: int, total: int | None) -> str:
-        width = 24
-        if total:
+        """One line that fits the terminal as it is now (a wrapped line could not be redrawn):
+        the bar shrinks, then goes, then the sizes; the name is cut last."""
+        room = terminal_size(app.out.stderr)[0] - 1
+        name = clean(name, 30)
+        if not total:
+            return f"{name} {size_text(done)}"[:room]
+        percent = f" {100 * done // total:3d}%"
+        sizes = f" {size_text(done)} of {size_text(total)}"
+        width = min(24, room - len(name) - len(percent) - len(sizes) - 3)
+        if width >= 8:
             filled = int(width * min(done, total) / total)
-            bar = "#" * filled + "-" * (width - filled)
-            return f"{clean(name, 30)} [{bar}] {100 * done // total:3d}% {size_text(done)} of {size_text(total)}"
-        return f"{clean(name, 30)} {size_text(done)}"
+            return f"{name} [{'#' * filled}{'-' * (width - filled)}]{percent}{sizes}"
+        if len(name) + len(percent) + len(sizes) <= room:
+            return name + percent + sizes
+        return (name[:max(1, room - len(percent))] + percent)[:room]
 
     def show(name: str, done: int, total: int | None) -> None:
         final = bool(total and done >= total)
