@@ -457,7 +457,7 @@ def bench_many(cli: Path, work: Path, n_tasks: int, polls: int, interval: float)
 PACED_SRC = """\
 import os, sys, time, requests
 url, n, rate, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-s, h, gap, end = requests.Session(), {"Authorization": "Bearer " + os.environ["BROWSERACT_API_KEY"]}, 1.02 / rate, time.monotonic() + float(seconds)
+s, h, gap, end = requests.Session(), {"Authorization": "Bearer " + os.environ["BROWSERACT_API_KEY"]}, 1.02 / rate, time.monotonic() + seconds
 i = 0
 while time.monotonic() < end:
     s.get(url + "/v2/workflow/get-task-status", params={"task_id": f"scale-{i % n:04d}"}, headers=h, timeout=30).json()

@@ -273,8 +273,8 @@ class ApiClient:
                 self._templates.clear()
             self._templates[key] = template
         prepared = template.copy()
-        if query:
-            prepared.url = template.url + (query if "?" not in template.url else "&" + query[1:])
+        if query:  # the base URL has no query (settings refuses one), nor have the paths
+            prepared.url = template.url + query
         if session.cookies:
             prepared.prepare_cookies(session.cookies)
         return prepared
